@@ -1,0 +1,117 @@
+"""DSSE v1 envelopes (secure-systems-lab/dsse, ``envelope.md`` and ``protocol.md``).
+
+Signing: ``sig = Sign(PAE(payloadType, payload))`` where
+``PAE(type, body) = "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body`` (lengths in ASCII
+decimal bytes). The JSON form is ``{"payload": b64, "payloadType": str, "signatures":
+[{"keyid": str, "sig": b64}]}`` with standard base64. Verification follows protocol.md: decode,
+compute PAE, accept if a signature by a trusted key verifies; otherwise raise.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import json
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from audit.errors import SignatureError
+
+__all__ = ["REPORT_PAYLOAD_TYPE", "Envelope", "Signature", "Signer", "pae", "sign", "verify"]
+
+REPORT_PAYLOAD_TYPE = "application/vnd.hedui.report.v1+json"
+
+
+class Signer(Protocol):
+    """Anything that signs bytes under a key id."""
+
+    keyid: str
+
+    def sign(self, data: bytes) -> bytes: ...
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Signature:
+    keyid: str
+    sig: bytes
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Envelope:
+    """A DSSE envelope; ``payload`` holds the exact signed bytes."""
+
+    payload_type: str
+    payload: bytes
+    signatures: tuple[Signature, ...]
+
+    def to_json(self) -> bytes:
+        """The standard DSSE JSON serialisation (compact, keys sorted)."""
+        doc = {
+            "payload": base64.b64encode(self.payload).decode(),
+            "payloadType": self.payload_type,
+            "signatures": [
+                {"keyid": s.keyid, "sig": base64.b64encode(s.sig).decode()}
+                for s in self.signatures
+            ],
+        }
+        return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> Envelope:
+        """Parse the JSON form; raise :class:`SignatureError` naming what is malformed."""
+        try:
+            doc = json.loads(data)
+            return cls(
+                payload_type=str(doc["payloadType"]),
+                payload=base64.b64decode(doc["payload"], validate=True),
+                signatures=tuple(
+                    Signature(str(s.get("keyid", "")), base64.b64decode(s["sig"], validate=True))
+                    for s in doc["signatures"]
+                ),
+            )
+        except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+            raise SignatureError(f"malformed DSSE envelope: {exc!r}") from exc
+
+
+def pae(payload_type: str, payload: bytes) -> bytes:
+    """Pre-Authentication Encoding, DSSE v1 (protocol.md)."""
+    kind = payload_type.encode()
+    return b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload)
+
+
+def sign(payload_type: str, payload: bytes, signers: Sequence[Signer]) -> Envelope:
+    """Sign ``payload`` with every signer."""
+    message = pae(payload_type, payload)
+    sigs = tuple(Signature(s.keyid, s.sign(message)) for s in signers)
+    return Envelope(payload_type, payload, sigs)
+
+
+def verify(
+    envelope: Envelope,
+    keys: Mapping[str, Ed25519PublicKey],
+    payload_type: str = REPORT_PAYLOAD_TYPE,
+) -> None:
+    """Return if one signature by a key in ``keys`` verifies; otherwise raise SignatureError."""
+    if envelope.payload_type != payload_type:
+        raise SignatureError(
+            f"payload type: expected {payload_type!r}, found {envelope.payload_type!r}"
+        )
+    message = pae(envelope.payload_type, envelope.payload)
+    tried: list[str] = []
+    for signature in envelope.signatures:
+        key = keys.get(signature.keyid)
+        if key is None:
+            tried.append(f"{signature.keyid[:16]}…: unknown key id")
+            continue
+        try:
+            key.verify(signature.sig, message)
+        except InvalidSignature:
+            tried.append(f"{signature.keyid[:16]}…: signature does not verify")
+            continue
+        return
+    found = "; ".join(tried) or "no signatures"
+    raise SignatureError(f"no valid signature by a trusted key ({found})")

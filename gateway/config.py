@@ -1,0 +1,76 @@
+"""One typed settings object, from a TOML file and ``HEDUI_*`` environment variables.
+
+Precedence (highest first): environment variables (``HEDUI_DATABASE_URL``, nested with ``__``,
+e.g. ``HEDUI_ADAPTERS__BANK__BASE_URL``), the TOML file named by ``HEDUI_CONFIG``, defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = ["AdapterSettings", "Settings", "load_settings"]
+
+
+class AdapterSettings(BaseModel):
+    """One data source: where it lives and whether it is queried."""
+
+    enabled: bool = True
+    base_url: str = ""  # empty: ``sources_base_url``
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class Settings(BaseSettings):
+    """Everything the gateway reads at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HEDUI_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    listen: str = "127.0.0.1:50051"
+    database_url: str = "sqlite:///var/hedui.db"
+    key_dir: Path = Path("var/keys")
+    log_json: bool = False
+    log_level: str = "INFO"
+    default_deadline_s: float = 10.0  # used when the client sets no deadline
+    max_deadline_s: float = 60.0
+    sources_base_url: str = "http://127.0.0.1:8700"  # the department simulator by default
+    adapters: dict[str, AdapterSettings] = Field(default_factory=dict)
+    adapter_allowlist: list[str] = Field(default_factory=list)  # empty: every installed adapter
+    log_origin: str = "hedui.example/log"  # the checkpoint origin line
+    checkpoint_interval_s: float = 1.0
+    max_message_bytes: int = 4 * 1024 * 1024
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = os.environ.get("HEDUI_CONFIG")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
+        return tuple(sources)
+
+    def adapter(self, name: str) -> AdapterSettings:
+        """Settings for adapter ``name`` with the shared base URL filled in."""
+        own = self.adapters.get(name, AdapterSettings())
+        return own if own.base_url else own.model_copy(update={"base_url": self.sources_base_url})
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment and ``HEDUI_CONFIG``, with explicit overrides on top."""
+    return Settings(**overrides)

@@ -1,0 +1,136 @@
+"""Ask every source at once, under the request's deadline; never let one source fail the request.
+
+Each adapter's ``fetch`` runs in its own task under ``asyncio.timeout``. Whatever happens —
+an answer, an :class:`~adapters.base.AdapterError`, a timeout, a bug in the adapter — becomes
+one :class:`Answer` with a status, so the report can say exactly what each source did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+
+import structlog
+
+from adapters.base import Adapter, AdapterError, AnswerStatus, SourceQuery
+from adapters.records import Record
+
+__all__ = ["Answer", "decode_answer", "fan_out", "raw_digest"]
+
+log = structlog.get_logger(__name__)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Answer:
+    """One source's part of a verification, as stored (raw bytes) and as understood (records)."""
+
+    source: str
+    category: str
+    department: str
+    adapter_version: str
+    status: AnswerStatus
+    error: str
+    raw: bytes
+    as_of: date | None
+    fetched_at: datetime
+    latency_us: int
+    attempts: int
+    records: tuple[Record, ...] = ()
+
+    @property
+    def raw_digest(self) -> str:
+        return raw_digest(self.raw)
+
+
+def raw_digest(raw: bytes) -> str:
+    """``sha256:<hex>`` of a department's exact answer bytes."""
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+async def fan_out(
+    adapters: Sequence[Adapter],
+    query: SourceQuery,
+    *,
+    clock: Callable[[], datetime],
+    versions: dict[str, str] | None = None,
+) -> list[Answer]:
+    """Query all ``adapters`` concurrently; every one yields an :class:`Answer` by the deadline."""
+    versions = versions or {}
+    tasks = [_ask(a, query, clock, versions.get(a.name, "")) for a in adapters]
+    return list(await asyncio.gather(*tasks))
+
+
+async def _ask(
+    adapter: Adapter, query: SourceQuery, clock: Callable[[], datetime], version: str
+) -> Answer:
+    """Run one adapter's fetch and decode; translate every outcome into an Answer."""
+    started = time.perf_counter()
+    base = {
+        "source": adapter.name,
+        "category": str(adapter.category),
+        "department": adapter.department,
+        "adapter_version": version,
+    }
+    try:
+        async with asyncio.timeout(max(query.timeout_s, 0.0)):
+            raw = await adapter.fetch(query)
+    except TimeoutError:
+        return _failed(
+            base, AnswerStatus.TIMEOUT, f"no answer within {query.timeout_s:.3f}s", started, clock
+        )
+    except AdapterError as exc:
+        return _failed(base, exc.status, str(exc) or type(exc).__name__, started, clock)
+    except Exception as exc:  # a bug in a plug-in must not fail the request
+        log.exception("adapter_crashed", source=adapter.name)
+        return _failed(
+            base, AnswerStatus.UNAVAILABLE, f"adapter error: {type(exc).__name__}", started, clock
+        )
+    answer = Answer(
+        **base,
+        status=AnswerStatus.OK,
+        error="",
+        raw=raw.body,
+        as_of=raw.as_of,
+        fetched_at=clock(),
+        latency_us=_elapsed_us(started),
+        attempts=raw.attempts,
+    )
+    return decode_answer(adapter, answer)
+
+
+def decode_answer(adapter: Adapter, answer: Answer) -> Answer:
+    """Decode the raw bytes of an OK answer into records (pure; replay calls it too)."""
+    if answer.status is not AnswerStatus.OK:
+        return answer
+    try:
+        records = adapter.decode(answer.raw)
+    except AdapterError as exc:
+        return dataclasses.replace(answer, status=exc.status, error=str(exc) or type(exc).__name__)
+    return dataclasses.replace(answer, records=records)
+
+
+def _failed(
+    base: dict[str, str],
+    status: AnswerStatus,
+    error: str,
+    started: float,
+    clock: Callable[[], datetime],
+) -> Answer:
+    return Answer(
+        **base,
+        status=status,
+        error=error,
+        raw=b"",
+        as_of=None,
+        fetched_at=clock(),
+        latency_us=_elapsed_us(started),
+        attempts=1,
+    )
+
+
+def _elapsed_us(started: float) -> int:
+    return int((time.perf_counter() - started) * 1_000_000)

@@ -1,0 +1,210 @@
+"""The request pipeline, top to bottom:
+
+    validate → accept (idempotency) → fan-out → merge + findings → sign → record
+
+Each step is one call; the servicer turns protobuf into a :class:`VerificationRequest` before
+and a :class:`Submission` back into protobuf after. Accepted work survives a crash: the request is
+stored (with its audit leaf) before any source is asked, and :meth:`Pipeline.resume_pending`
+finishes what a dead process left.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from audit.events import ReportRead, ReportSigned, RequestAccepted, SourceAnswered, entry_bytes
+
+from adapters.base import Adapter, SourceQuery, Subject
+from audit import dsse
+from gateway.domain import VerificationRequest
+from gateway.errors import FailedPrecondition, NotFound
+from gateway.fanout import Answer, fan_out
+from gateway.findings import FindingPolicy
+from gateway.privacy import subject_digest
+from gateway.report import build_report, payload_bytes
+from gateway.request_codec import canonical_json, request_from_dict, request_to_dict
+from gateway.store import Store, StoredReport
+from gateway.validation import validate_request
+
+__all__ = ["Pipeline", "Submission"]
+
+log = structlog.get_logger(__name__)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Submission:
+    """What a caller gets back: the signed report and where it sits in the audit log."""
+
+    report: dict[str, Any]
+    envelope: dsse.Envelope
+    leaf_index: int
+    replayed: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Pipeline:
+    store: Store
+    adapters: Sequence[Adapter]
+    signer: dsse.Signer
+    salt: bytes
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    policy: FindingPolicy = FindingPolicy()
+    code_version: str = "hedui"
+    versions: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    async def submit(self, req: VerificationRequest, timeout_s: float) -> Submission:
+        """Verify one household; idempotent per ``req.request_id``."""
+        validate_request(req, self.clock().date())
+        if not req.request_id:
+            req = dataclasses.replace(req, request_id=uuid.uuid4().hex)
+        structlog.contextvars.bind_contextvars(request_id=req.request_id)
+        request_json = canonical_json(request_to_dict(req))
+        fingerprint = hashlib.sha256(request_json).hexdigest()
+        existing = await self.store.find_request(req.request_id)
+        if existing is None and await self._accept(req, request_json, fingerprint) is None:
+            existing = await self.store.find_request(req.request_id)  # lost a race: same key
+        if existing is not None:
+            if existing.fingerprint != fingerprint:
+                raise FailedPrecondition(
+                    f"request_id {req.request_id!r} was already used for a different request"
+                )
+            if existing.report_id is not None:
+                return await self._replayed(existing.report_id)
+        return await self._run(req, timeout_s)
+
+    async def get(self, report_id: str, reader: str) -> Submission:
+        """A stored report; the read itself is recorded in the audit log."""
+        stored = await self.store.get_report(report_id)
+        if stored is None:
+            raise NotFound(f"no report {report_id!r}")
+        await self.store.record_read(
+            entry_bytes(ReportRead(report_id=report_id, reader=reader, read_at=self.clock()))
+        )
+        return _submission(stored, replayed=False)
+
+    async def resume_pending(self, timeout_s: float) -> int:
+        """Finish requests accepted before a crash; returns how many were finished."""
+        pending = await self.store.pending_requests()
+        for stored in pending:
+            req = request_from_dict(json.loads(stored.request_json))
+            await self._run(req, timeout_s)
+        return len(pending)
+
+    async def _accept(
+        self, req: VerificationRequest, request_json: bytes, fingerprint: str
+    ) -> int | None:
+        now = self.clock()
+        ids = sorted(m.id_number for m in req.household.members)
+        event = RequestAccepted(
+            request_id=req.request_id,
+            accepted_at=now,
+            purpose=req.purpose.value,
+            region_code=req.household.region_code,
+            member_count=len(ids),
+            subject_digest=subject_digest(self.salt, ",".join(ids)),
+        )
+        row = {
+            "request_id": req.request_id,
+            "fingerprint": fingerprint,
+            "request_json": request_json,
+            "accepted_at": now,
+            "region_code": req.household.region_code,
+            "category": req.household.category.value,
+            "purpose": req.purpose.value,
+            "requested_by": req.requested_by,
+        }
+        return await self.store.accept(row, entry_bytes(event))
+
+    async def _run(self, req: VerificationRequest, timeout_s: float) -> Submission:
+        """Fan out, build, sign and store the report of an accepted request."""
+        query = SourceQuery(
+            request_id=req.request_id,
+            subjects=tuple(Subject(m.id_number, m.name) for m in req.household.members),
+            as_of=req.as_of,
+            purpose=req.purpose.value,
+            authorization_ref=req.authorization.consent_ref,
+            timeout_s=timeout_s,
+        )
+        answers = await fan_out(self.adapters, query, clock=self.clock, versions=self.versions)
+        report = build_report(
+            report_id=str(uuid.uuid4()),
+            request=req,
+            answers=answers,
+            created_at=self.clock(),
+            policy=self.policy,
+            code_version=self.code_version,
+        )
+        envelope = dsse.sign(dsse.REPORT_PAYLOAD_TYPE, payload_bytes(report), [self.signer])
+        leaf = await self._record(req, answers, report, envelope)
+        if leaf is None:  # a concurrent submission with the same key finished first
+            existing = await self.store.find_request(req.request_id)
+            assert existing is not None and existing.report_id is not None
+            return await self._replayed(existing.report_id)
+        log.info(
+            "report_signed",
+            report_id=report["report_id"],
+            complete=report["complete"],
+            findings=len(report["findings"]),
+        )
+        return Submission(report, envelope, leaf, replayed=False)
+
+    async def _record(
+        self,
+        req: VerificationRequest,
+        answers: Sequence[Answer],
+        report: dict[str, Any],
+        envelope: dsse.Envelope,
+    ) -> int | None:
+        envelope_json = envelope.to_json()
+        answer_entries = [
+            entry_bytes(
+                SourceAnswered(
+                    request_id=req.request_id,
+                    source=a.source,
+                    status=a.status.value,
+                    raw_digest=a.raw_digest,
+                    latency_us=a.latency_us,
+                )
+            )
+            for a in answers
+        ]
+        signed = ReportSigned(
+            request_id=req.request_id,
+            report_id=report["report_id"],
+            envelope_digest="sha256:" + hashlib.sha256(envelope_json).hexdigest(),
+        )
+        row = {
+            "report_id": report["report_id"],
+            "request_id": req.request_id,
+            "created_at": self.clock(),
+            "region_code": req.household.region_code,
+            "category": req.household.category.value,
+            "purpose": req.purpose.value,
+            "complete": report["complete"],
+            "finding_count": len(report["findings"]),
+            "sources_ok": sum(1 for s in report["sources"] if s["status"] == "OK"),
+            "sources_total": len(report["sources"]),
+            "payload": envelope.payload,
+            "envelope": envelope_json,
+        }
+        digests = [subject_digest(self.salt, m.id_number) for m in req.household.members]
+        return await self.store.complete(
+            req.request_id, answers, answer_entries, row, entry_bytes(signed), digests
+        )
+
+    async def _replayed(self, report_id: str) -> Submission:
+        stored = await self.store.get_report(report_id)
+        assert stored is not None, "a request points at a report that does not exist"
+        return _submission(stored, replayed=True)
+
+
+def _submission(stored: StoredReport, replayed: bool) -> Submission:
+    envelope = dsse.Envelope.from_json(stored.envelope)
+    return Submission(json.loads(envelope.payload), envelope, stored.leaf_index, replayed)

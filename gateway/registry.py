@@ -1,0 +1,70 @@
+"""Finding adapters: the ``hedui.adapters`` entry-point group, filtered by an allowlist.
+
+Entry points are loaded when the gateway starts (never as an import side effect) and checked at
+once: the object must build an :class:`~adapters.base.Adapter` with a unique name and a declared
+category. The distribution name and version of each are recorded in every report.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from importlib.metadata import EntryPoint, entry_points
+
+from adapters.base import Adapter, AdapterConfig, SourceCategory
+from gateway.config import Settings
+
+__all__ = ["ENTRY_POINT_GROUP", "LoadedAdapter", "RegistryError", "load_adapters"]
+
+ENTRY_POINT_GROUP = "hedui.adapters"
+
+
+class RegistryError(Exception):
+    """An adapter could not be loaded; the message names it and says why."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LoadedAdapter:
+    adapter: Adapter
+    distribution: str
+    version: str
+
+    @property
+    def version_label(self) -> str:
+        return f"{self.distribution} {self.version}"
+
+
+def load_adapters(
+    settings: Settings, eps: Sequence[EntryPoint] | None = None
+) -> list[LoadedAdapter]:
+    """Build every enabled, allowed adapter; raise RegistryError on the first bad one."""
+    found = list(eps if eps is not None else entry_points(group=ENTRY_POINT_GROUP))
+    allow = set(settings.adapter_allowlist)
+    loaded: dict[str, LoadedAdapter] = {}
+    for ep in sorted(found, key=lambda e: e.name):
+        if (allow and ep.name not in allow) or not settings.adapter(ep.name).enabled:
+            continue
+        item = _load_one(ep, settings)
+        if item.adapter.name in loaded:
+            raise RegistryError(f"adapter name {item.adapter.name!r} is used twice ({ep.value})")
+        loaded[item.adapter.name] = item
+    return list(loaded.values())
+
+
+def _load_one(ep: EntryPoint, settings: Settings) -> LoadedAdapter:
+    own = settings.adapter(ep.name)
+    try:
+        factory = ep.load()
+        adapter = factory(AdapterConfig(name=ep.name, base_url=own.base_url, options=own.options))
+    except Exception as exc:
+        raise RegistryError(f"adapter {ep.name!r} ({ep.value}) failed to load: {exc}") from exc
+    if not isinstance(adapter, Adapter):
+        raise RegistryError(
+            f"adapter {ep.name!r} ({ep.value}) does not implement the Adapter protocol"
+        )
+    if not isinstance(adapter.category, SourceCategory):
+        raise RegistryError(
+            f"adapter {ep.name!r} declares no SourceCategory (got {adapter.category!r})"
+        )
+    dist = ep.dist
+    return LoadedAdapter(adapter, dist.name if dist else "unknown", dist.version if dist else "0")

@@ -1,0 +1,102 @@
+"""The report: facts per source with evidence, findings, and the versions that produced them.
+
+:func:`build_report` is a pure function of the request, the answers and the pinned versions;
+:func:`payload_bytes` canonicalises it (RFC 8785). Replay calls the same two functions over the
+stored answers and must get the same bytes (DESIGN.md, contract 4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from adapters.base import AnswerStatus
+from adapters.records import record_to_dict
+from gateway.domain import VerificationRequest
+from gateway.fanout import Answer
+from gateway.findings import Facts, Finding, FindingPolicy, find_all
+from gateway.request_codec import canonical_json, request_to_dict
+
+__all__ = ["SCHEMA", "build_report", "iso_time", "payload_bytes"]
+
+SCHEMA = "hedui.report.v1"
+
+
+def iso_time(moment: datetime) -> str:
+    """RFC 3339 UTC with microseconds and a ``Z``: the one timestamp form in reports."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _iso_date(value: date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def _source(answer: Answer) -> dict[str, Any]:
+    return {
+        "source": answer.source,
+        "category": answer.category,
+        "department": answer.department,
+        "adapter_version": answer.adapter_version,
+        "status": answer.status.value,
+        "error": answer.error,
+        "as_of": _iso_date(answer.as_of),
+        "fetched_at": iso_time(answer.fetched_at),
+        "latency_us": answer.latency_us,
+        "attempts": answer.attempts,
+        "raw_digest": answer.raw_digest,
+        "records": [record_to_dict(r) for r in answer.records],
+    }
+
+
+def _finding(finding: Finding) -> dict[str, Any]:
+    return {
+        "code": finding.code,
+        "severity": finding.severity.value,
+        "subject_id": finding.subject_id,
+        "message": finding.message,
+        "evidence": [
+            {
+                "source": e.source,
+                "record_ids": list(e.record_ids),
+                "fetched_at": iso_time(e.fetched_at),
+                "as_of": _iso_date(e.as_of),
+            }
+            for e in finding.evidence
+        ],
+    }
+
+
+def build_report(
+    *,
+    report_id: str,
+    request: VerificationRequest,
+    answers: Sequence[Answer],
+    created_at: datetime,
+    policy: FindingPolicy,
+    code_version: str,
+) -> dict[str, Any]:
+    """The report as JSON-ready data; pure and deterministic."""
+    ordered = tuple(sorted(answers, key=lambda a: a.source))
+    findings = find_all(Facts(request.household, ordered), policy)
+    req = request_to_dict(request)
+    return {
+        "schema": SCHEMA,
+        "report_id": report_id,
+        "request_id": request.request_id,
+        "created_at": iso_time(created_at),
+        "purpose": req["purpose"],
+        "as_of": req["as_of"],
+        "authorization": req["authorization"],
+        "household": req["household"],
+        "sources": [_source(a) for a in ordered],
+        "findings": [_finding(f) for f in findings],
+        "complete": all(a.status in (AnswerStatus.OK, AnswerStatus.NOT_FOUND) for a in ordered),
+        "policy_version": policy.version,
+        "code_version": code_version,
+    }
+
+
+def payload_bytes(report: dict[str, Any]) -> bytes:
+    """Canonical JSON (RFC 8785) of the report: the exact bytes that are signed."""
+    return canonical_json(report)

@@ -1,0 +1,91 @@
+"""The gRPC server: services, health, reflection, graceful stop.
+
+Health is NOT_SERVING before a stop, then the server gets ``grace`` seconds to finish calls
+(ECOSYSTEM.md: mark health first, then ``stop(grace)``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator
+
+import grpc
+import structlog
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from gateway.api._proto.hedui.v1 import verification_pb2, verification_pb2_grpc
+from gateway.api.errors import ErrorInterceptor
+from gateway.api.verification import VerificationServicer
+from gateway.app import Gateway
+
+__all__ = ["SERVICE_NAMES", "RunningServer", "run_forever", "running_server"]
+
+log = structlog.get_logger(__name__)
+
+SERVICE_NAMES = (
+    verification_pb2.DESCRIPTOR.services_by_name["VerificationService"].full_name,
+)
+
+
+class RunningServer:
+    def __init__(self, server: grpc.aio.Server, port: int, health: health.aio.HealthServicer) -> None:
+        self.server = server
+        self.port = port
+        self.health = health
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """NOT_SERVING first, then a graceful stop."""
+        for name in ("", *SERVICE_NAMES):
+            await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self.server.stop(grace)
+
+
+async def start_server(gateway: Gateway, listen: str) -> RunningServer:
+    """Build and start the server on ``listen`` (``host:0`` picks a free port)."""
+    limit = gateway.settings.max_message_bytes
+    server = grpc.aio.server(
+        interceptors=[ErrorInterceptor()],
+        options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit)],
+    )
+    settings = gateway.settings
+    verification_pb2_grpc.add_VerificationServiceServicer_to_server(
+        VerificationServicer(gateway.pipeline, settings.default_deadline_s, settings.max_deadline_s), server
+    )
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    port = server.add_insecure_port(listen)
+    await server.start()
+    for name in ("", *SERVICE_NAMES):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    log.info("server_started", listen=listen, port=port)
+    return RunningServer(server, port, health_servicer)
+
+
+@contextlib.asynccontextmanager
+async def running_server(gateway: Gateway, listen: str = "127.0.0.1:0") -> AsyncIterator[RunningServer]:
+    """A started server, stopped gracefully on exit (tests use port 0)."""
+    running = await start_server(gateway, listen)
+    try:
+        yield running
+    finally:
+        await running.stop(grace=1.0)
+
+
+async def run_forever(gateway: Gateway, listen: str, grace: float = 10.0) -> None:
+    """Serve until SIGINT/SIGTERM, then stop gracefully."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    running = await start_server(gateway, listen)
+    await stop.wait()
+    log.info("server_stopping", grace_s=grace)
+    await running.stop(grace)

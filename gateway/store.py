@@ -1,0 +1,213 @@
+"""The gateway's persistence: requests, raw answers, reports — each write with its audit leaves.
+
+Every method is one transaction. Audit leaves are appended on the same connection, so a report
+never exists without its leaf and a rolled-back write leaves no leaf behind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Row, and_, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from gateway.fanout import Answer
+from gateway.models import report_subjects, reports, requests, source_answers
+
+__all__ = ["AuditAppender", "ReportFilter", "Store", "StoredReport", "StoredRequest"]
+
+
+class AuditAppender(Protocol):
+    """The part of the audit log the store needs: append leaves inside a caller's transaction."""
+
+    async def append(
+        self, entries: Sequence[bytes], conn: AsyncConnection | None = None
+    ) -> int: ...
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoredRequest:
+    request_id: str
+    fingerprint: str
+    request_json: bytes
+    accepted_at: datetime
+    report_id: str | None
+    leaf_index: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoredReport:
+    report_id: str
+    request_id: str
+    created_at: datetime
+    payload: bytes
+    envelope: bytes
+    leaf_index: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReportFilter:
+    subject_digest: str = ""
+    region_prefix: str = ""
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+class Store:
+    """Async access to the gateway tables on one engine."""
+
+    def __init__(self, engine: AsyncEngine, audit: AuditAppender) -> None:
+        self.engine = engine
+        self.audit = audit
+
+    async def find_request(self, request_id: str) -> StoredRequest | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(select(requests).where(requests.c.request_id == request_id))
+            ).first()
+        return _stored_request(row) if row else None
+
+    async def accept(self, row: dict[str, Any], entry: bytes) -> int | None:
+        """Insert the request and its RequestAccepted leaf; None if the request id already exists."""
+        try:
+            async with self.engine.begin() as conn:
+                leaf = await self.audit.append([entry], conn)
+                await conn.execute(insert(requests).values(**row, leaf_index=leaf))
+        except IntegrityError:
+            return None
+        return leaf
+
+    async def complete(
+        self,
+        request_id: str,
+        answers: Sequence[Answer],
+        answer_entries: Sequence[bytes],
+        report_row: dict[str, Any],
+        report_entry: bytes,
+        subject_digests: Sequence[str],
+    ) -> int | None:
+        """Store answers, report and leaves in one transaction; None if another writer won."""
+        try:
+            async with self.engine.begin() as conn:
+                first = await self.audit.append([*answer_entries, report_entry], conn)
+                await _insert_answers(conn, request_id, answers, first)
+                leaf = first + len(answer_entries)
+                await conn.execute(insert(reports).values(**report_row, leaf_index=leaf))
+                await conn.execute(
+                    insert(report_subjects),
+                    [
+                        {"report_id": report_row["report_id"], "subject_digest": d}
+                        for d in sorted(set(subject_digests))
+                    ],
+                )
+                await conn.execute(
+                    update(requests)
+                    .where(requests.c.request_id == request_id)
+                    .values(report_id=report_row["report_id"])
+                )
+        except IntegrityError:
+            return None
+        return leaf
+
+    async def get_report(self, report_id: str) -> StoredReport | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(select(reports).where(reports.c.report_id == report_id))
+            ).first()
+        return _stored_report(row) if row else None
+
+    async def record_read(self, entry: bytes) -> int:
+        """Append a ReportRead leaf."""
+        async with self.engine.begin() as conn:
+            return await self.audit.append([entry], conn)
+
+    async def answers(self, request_id: str) -> list[Row[Any]]:
+        """The stored raw answers of a request, in storage order."""
+        async with self.engine.connect() as conn:
+            result = await conn.execute(
+                select(source_answers)
+                .where(source_answers.c.request_id == request_id)
+                .order_by(source_answers.c.id)
+            )
+            return list(result)
+
+    async def list_reports(
+        self, flt: ReportFilter, limit: int, after: tuple[datetime, str] | None
+    ) -> list[Row[Any]]:
+        """Report summaries newest first, keyset-paginated on (created_at, report_id)."""
+        query = select(reports).order_by(reports.c.created_at.desc(), reports.c.report_id.desc())
+        conditions = []
+        if flt.subject_digest:
+            subjects = select(report_subjects.c.report_id).where(
+                report_subjects.c.subject_digest == flt.subject_digest
+            )
+            conditions.append(reports.c.report_id.in_(subjects))
+        if flt.region_prefix:
+            conditions.append(reports.c.region_code.startswith(flt.region_prefix, autoescape=True))
+        if flt.created_after:
+            conditions.append(reports.c.created_at >= flt.created_after)
+        if flt.created_before:
+            conditions.append(reports.c.created_at < flt.created_before)
+        if after:
+            at, rid = after
+            conditions.append(
+                (reports.c.created_at < at)
+                | and_(reports.c.created_at == at, reports.c.report_id < rid)
+            )
+        if conditions:
+            query = query.where(and_(*conditions))
+        async with self.engine.connect() as conn:
+            return list(await conn.execute(query.limit(limit)))
+
+    async def pending_requests(self) -> list[StoredRequest]:
+        """Accepted requests without a report (interrupted by a crash): to be resumed."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(requests).where(requests.c.report_id.is_(None)))
+            return [_stored_request(r) for r in rows]
+
+
+async def _insert_answers(
+    conn: AsyncConnection, request_id: str, answers: Sequence[Answer], first_leaf: int
+) -> None:
+    rows = [
+        {
+            "request_id": request_id,
+            "source": a.source,
+            "category": a.category,
+            "department": a.department,
+            "adapter_version": a.adapter_version,
+            "status": a.status.value,
+            "error": a.error,
+            "as_of": a.as_of,
+            "fetched_at": a.fetched_at,
+            "latency_us": a.latency_us,
+            "attempts": a.attempts,
+            "raw": a.raw,
+            "raw_digest": a.raw_digest,
+            "leaf_index": first_leaf + i,
+        }
+        for i, a in enumerate(answers)
+    ]
+    if rows:
+        await conn.execute(insert(source_answers), rows)
+
+
+def _stored_request(row: Row[Any]) -> StoredRequest:
+    return StoredRequest(
+        row.request_id,
+        row.fingerprint,
+        row.request_json,
+        row.accepted_at,
+        row.report_id,
+        row.leaf_index,
+    )
+
+
+def _stored_report(row: Row[Any]) -> StoredReport:
+    return StoredReport(
+        row.report_id, row.request_id, row.created_at, row.payload, row.envelope, row.leaf_index
+    )
