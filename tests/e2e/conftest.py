@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +55,3 @@ async def cases(sim: Any) -> list[dict[str, Any]]:
         data = response.json()
     return list(data["households"] if isinstance(data, dict) else data)
 
-
-def today() -> Any:
-    return datetime.now(UTC).date()

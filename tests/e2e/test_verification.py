@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, date, datetime
 from typing import Any
 
 import grpc
@@ -17,7 +18,10 @@ from gateway.api._proto.hedui.v1 import verification_pb2 as pb
 from gateway.app import Gateway
 from gateway.client import Client, request_from_case
 from gateway.models import reports, requests
-from tests.e2e.conftest import today
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
 
 
 def violations(exc: grpc.aio.AioRpcError) -> dict[str, str]:
