@@ -20,6 +20,8 @@ from typing import Any
 
 import structlog
 from audit.events import ReportRead, ReportSigned, RequestAccepted, SourceAnswered, entry_bytes
+from audit.events import sha256_hex
+from audit.events import subject_digest as audit_subject_digest
 
 from adapters.base import Adapter, SourceQuery, Subject
 from audit import dsse
@@ -101,14 +103,14 @@ class Pipeline:
         self, req: VerificationRequest, request_json: bytes, fingerprint: str
     ) -> int | None:
         now = self.clock()
-        ids = sorted(m.id_number for m in req.household.members)
+        ids = [m.id_number for m in req.household.members]
         event = RequestAccepted(
             request_id=req.request_id,
             accepted_at=now,
             purpose=req.purpose.value,
             region_code=req.household.region_code,
             member_count=len(ids),
-            subject_digest=subject_digest(self.salt, ",".join(ids)),
+            subject_digest=audit_subject_digest(ids, self.salt),
         )
         row = {
             "request_id": req.request_id,
@@ -169,8 +171,8 @@ class Pipeline:
                     request_id=req.request_id,
                     source=a.source,
                     status=a.status.value,
-                    raw_digest=a.raw_digest,
-                    latency_us=a.latency_us,
+                    raw_digest=sha256_hex(a.raw),
+                    latency_ms=a.latency_us // 1000,
                 )
             )
             for a in answers
@@ -178,7 +180,7 @@ class Pipeline:
         signed = ReportSigned(
             request_id=req.request_id,
             report_id=report["report_id"],
-            envelope_digest="sha256:" + hashlib.sha256(envelope_json).hexdigest(),
+            envelope_digest=sha256_hex(envelope_json),
         )
         row = {
             "report_id": report["report_id"],

@@ -13,7 +13,11 @@ from adapters.simulator import run_simulator
 from gateway.app import Gateway
 from gateway.client import Client
 from gateway.config import load_settings
+from gateway.logging import configure_logging
 from gateway.server import RunningServer, running_server
+
+
+configure_logging(json=True, level="WARNING")
 
 
 @pytest_asyncio.fixture
