@@ -16,6 +16,9 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.base import Adapter
+from audit.events import KeyCreated, entry_bytes
+from audit.integrate import Integrator
+from audit.note import NoteSigner
 from audit.sql import SqlStorage
 from gateway import migrate
 from gateway.config import Settings
@@ -57,6 +60,13 @@ class Gateway:
         self.adapters = list(adapters)
         self.pipeline = pipeline
         self._tasks: list[asyncio.Task[None]] = []
+        self._stop = asyncio.Event()
+        self.integrator = Integrator(
+            store=audit_log,
+            signer=NoteSigner(settings.log_origin, keys.private_key("checkpoint")),
+            origin=settings.log_origin,
+            clock=pipeline.clock,
+        )
 
     @classmethod
     async def open(
@@ -85,20 +95,40 @@ class Gateway:
             code_version=code_version(),
             versions={item.adapter.name: item.version_label for item in loaded},
         )
-        log.info("gateway_opened", database=engine.url.render_as_string(), adapters=[i.adapter.name for i in loaded])
+        await _record_new_keys(audit_log, keys)
+        log.info(
+            "gateway_opened",
+            database=engine.url.render_as_string(),
+            adapters=[i.adapter.name for i in loaded],
+        )
         return cls(settings, engine, keys, audit_log, loaded, pipeline)
 
-    def spawn(self, coro: object) -> None:
-        """Run a background task owned by the gateway (cancelled at close)."""
-        self._tasks.append(asyncio.ensure_future(coro))  # type: ignore[arg-type]
+    async def start_background(self) -> None:
+        """Finish requests a crash interrupted, then integrate and checkpoint the log periodically."""
+        resumed = await self.pipeline.resume_pending(self.settings.default_deadline_s)
+        if resumed:
+            log.warning("resumed_pending_requests", count=resumed)
+        loop = self.integrator.run_periodically(self.settings.checkpoint_interval_s, self._stop)
+        self._tasks.append(asyncio.create_task(loop))
 
     async def close(self) -> None:
-        """Stop background work, close adapters, dispose of the engine."""
-        for task in self._tasks:
-            task.cancel()
+        """Stop background work (one last checkpoint), close adapters, dispose of the engine."""
+        self._stop.set()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        with contextlib.suppress(Exception):
+            await self.integrator.run_once()
         for item in self.adapters:
             await item.adapter.aclose()
         await self.engine.dispose()
+
+
+async def _record_new_keys(audit_log: SqlStorage, keys: KeyRing) -> None:
+    """A KeyCreated leaf for every key this start created."""
+    entries = [
+        entry_bytes(KeyCreated(key_id=r.keyid, algorithm="ed25519", at=r.created_at))
+        for r in keys.created
+    ]
+    if entries:
+        await audit_log.append(entries)

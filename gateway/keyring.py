@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit.keys import Ed25519Signer, PublicKey
 
-__all__ = ["ROLES", "KeyRing", "KeyRecord"]
+__all__ = ["ROLES", "KeyRecord", "KeyRing"]
 
 ROLES = ("report", "checkpoint")
 
@@ -57,8 +57,12 @@ class KeyRing:
 
     def signer(self, role: str = "report") -> Ed25519Signer:
         """The current signer for ``role``."""
+        return Ed25519Signer(self.private_key(role))
+
+    def private_key(self, role: str) -> Ed25519PrivateKey:
+        """The current private key of ``role`` (the checkpoint key is used as a note key)."""
         record = next(r for r in self.records if r.role == role and r.retired_at is None)
-        return Ed25519Signer(self._private(record.keyid))
+        return self._private(record.keyid)
 
     def public_keys(self, role: str = "report") -> list[PublicKey]:
         """Every key of ``role``, current and retired, as publishable records."""
