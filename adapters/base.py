@@ -16,6 +16,8 @@ Error tree::
     AdapterError                 -> UNAVAILABLE (the department could not answer)
      ├── SourceDenied            -> DENIED      (the department refused: no authorization, quota)
      ├── SourceNotFound          -> NOT_FOUND   (the department knows none of the subjects)
+     ├── SourceTimeout           -> TIMEOUT     (the transport's own timeout, set to the time left)
+     ├── SourceThrottled         -> UNAVAILABLE (HTTP 429 or similar; ``retry_after_s`` if given)
      └── MalformedAnswer         -> UNAVAILABLE (bytes arrived but do not parse)
 """
 
@@ -40,6 +42,8 @@ __all__ = [
     "SourceDenied",
     "SourceNotFound",
     "SourceQuery",
+    "SourceThrottled",
+    "SourceTimeout",
     "Subject",
 ]
 
@@ -123,6 +127,20 @@ class SourceNotFound(AdapterError):
     status: ClassVar[AnswerStatus] = AnswerStatus.NOT_FOUND
 
 
+class SourceTimeout(AdapterError):
+    """The department did not answer within the time left (the adapter's transport gave up)."""
+
+    status: ClassVar[AnswerStatus] = AnswerStatus.TIMEOUT
+
+
+class SourceThrottled(AdapterError):
+    """The department asked us to slow down (HTTP 429); worth retrying after ``retry_after_s``."""
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class MalformedAnswer(AdapterError):
     """The department answered, but the bytes are not what its API promises."""
 
@@ -155,4 +173,3 @@ class Adapter(Protocol):
     async def aclose(self) -> None:
         """Release connections."""
         ...
-

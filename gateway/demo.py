@@ -34,10 +34,12 @@ __all__ = ["run_demo"]
 
 async def run_demo(households: int, workdir: Path) -> int:
     """Run the demo; the return value is the process exit code."""
-    console = Console()
+    console = Console(width=max(Console().width, 150))
     configure_logging(json=False, level="WARNING")
     workdir.mkdir(parents=True, exist_ok=True)
-    async with run_simulator(host="127.0.0.1", port=0, seed=7, households=max(households, 50)) as sim:
+    async with run_simulator(
+        host="127.0.0.1", port=0, seed=7, households=max(households, 50)
+    ) as sim:
         console.print(f"[bold]department simulator[/] at {sim.base_url} (seed 7)")
         settings = load_settings(
             database_url=f"sqlite:///{workdir / 'hedui.db'}",
@@ -47,7 +49,9 @@ async def run_demo(households: int, workdir: Path) -> int:
         gateway = await Gateway.open(settings)
         try:
             async with running_server(gateway) as server:
-                console.print(f"[bold]gateway[/] on {server.target} (SQLite {workdir / 'hedui.db'})")
+                console.print(
+                    f"[bold]gateway[/] on {server.target} (SQLite {workdir / 'hedui.db'})"
+                )
                 cases = await _cases(sim.base_url, households)
                 return await _submit_all(console, gateway, server.target, cases)
         finally:
@@ -62,16 +66,28 @@ async def _cases(base_url: str, count: int) -> list[dict[str, Any]]:
     return list(data["households"] if isinstance(data, dict) else data)
 
 
-async def _submit_all(console: Console, gateway: Gateway, target: str, cases: list[dict[str, Any]]) -> int:
+async def _submit_all(
+    console: Console, gateway: Gateway, target: str, cases: list[dict[str, Any]]
+) -> int:
     today = datetime.now(UTC).date()
     keys = {k.keyid: load_public_pem(k.pem.encode()) for k in gateway.keys.public_keys("report")}
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     async with Client(target, caller="demo") as client:
-        requests = [request_from_case(c, today=today, request_id=f"demo-{stamp}-{i}") for i, c in enumerate(cases)]
+        requests = [
+            request_from_case(c, today=today, request_id=f"demo-{stamp}-{i}")
+            for i, c in enumerate(cases)
+        ]
         responses = await asyncio.gather(*(client.submit(r, timeout=15) for r in requests))
         again = await client.submit(requests[0], timeout=15)
     table = Table(title="hedui demo: household verifications")
-    for column in ("household", "category", "sources answered", "findings", "report id", "signature"):
+    for column in (
+        "household",
+        "category",
+        "sources answered",
+        "findings",
+        "report id",
+        "signature",
+    ):
         table.add_column(column)
     verified = 0
     for case, response in zip(cases, responses, strict=True):
@@ -80,10 +96,14 @@ async def _submit_all(console: Console, gateway: Gateway, target: str, cases: li
         table.add_row(*_row(case, response, ok))
     console.print(table)
     same = again.replayed and again.report.report_id == responses[0].report.report_id
-    console.print(f"resubmitting request {requests[0].request_id}: "
-                  f"{'same report returned, no second query ✓' if same else 'NOT idempotent ✗'}")
-    console.print(f"{verified}/{len(responses)} envelopes verified with the published key "
-                  f"{next(iter(keys))[:16]}…")
+    console.print(
+        f"resubmitting request {requests[0].request_id}: "
+        f"{'same report returned, no second query ✓' if same else 'NOT idempotent ✗'}"
+    )
+    console.print(
+        f"{verified}/{len(responses)} envelopes verified with the published key "
+        f"{next(iter(keys))[:16]}…"
+    )
     return 0 if verified == len(responses) and same else 1
 
 
@@ -100,10 +120,15 @@ def _verified(response: pb.SubmitVerificationResponse, keys: dict[str, Any]) -> 
     return json.loads(envelope.payload)["report_id"] == response.report.report_id
 
 
-def _row(case: dict[str, Any], response: pb.SubmitVerificationResponse, ok: bool) -> tuple[str, ...]:
+_ANSWERED = (pb.SOURCE_STATUS_OK, pb.SOURCE_STATUS_NOT_FOUND)
+
+
+def _row(
+    case: dict[str, Any], response: pb.SubmitVerificationResponse, ok: bool
+) -> tuple[str, ...]:
     report = response.report
     head = report.household.members[0]
-    answered = sum(1 for s in report.sources if s.status == pb.SOURCE_STATUS_OK)
+    answered = sum(1 for s in report.sources if s.status in _ANSWERED)
     codes = sorted({f.code for f in report.findings})
     return (
         f"{report.household.region_code} {head.name[:1]}** ({len(report.household.members)} members)",
