@@ -1,0 +1,228 @@
+"""The SQL log store (SQLAlchemy 2 async; SQLite and PostgreSQL) and its tables.
+
+Tables live on :data:`metadata`, which the project's Alembic migrations include:
+
+* ``audit_leaves(idx, entry)`` — the entries, sequenced at append, contiguous from 0;
+* ``audit_nodes(level, idx, hash)`` — hashes of the perfect subtrees integrated so far
+  (level 0 holds the leaf hashes, so the integrated size is ``max(idx) + 1`` at level 0);
+* ``audit_checkpoints(size, note, signed_at)`` — signed checkpoint notes, one per tree size.
+
+Sequencing is serialised so no two appends get the same index: PostgreSQL takes a
+transaction-scoped advisory lock; SQLite takes its database write lock with a first write
+statement before reading ``max(idx)``. Integration passes are serialised the same way, on a lock
+of their own, so appends never wait for hashing on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Collection, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    Table,
+    Text,
+    delete,
+    func,
+    insert,
+    select,
+    tuple_,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from audit.errors import CheckpointError, LogRangeError
+from audit.merkle import NodeId
+from audit.storage import IntegrationTx, StoredCheckpoint, TreeStore
+
+__all__ = ["SqlStorage", "checkpoints_table", "leaves", "metadata", "nodes"]
+
+metadata = MetaData()
+
+# On SQLite an INTEGER PRIMARY KEY is the rowid itself: faster appends and range scans.
+_Index = BigInteger().with_variant(Integer(), "sqlite")
+
+leaves = Table(
+    "audit_leaves",
+    metadata,
+    Column("idx", _Index, primary_key=True, autoincrement=False),
+    Column("entry", LargeBinary, nullable=False),
+)
+nodes = Table(
+    "audit_nodes",
+    metadata,
+    Column("level", SmallInteger, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary, nullable=False),
+)
+checkpoints_table = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("note", Text, nullable=False),
+    Column("signed_at", DateTime(timezone=True), nullable=True),
+)
+
+# pg_advisory_xact_lock keys: "hedui" in ASCII, then 1 = sequencing, 2 = integration.
+_APPEND_LOCK = 0x6865647569_0001
+_INTEGRATE_LOCK = 0x6865647569_0002
+
+
+async def _lock(conn: AsyncConnection, key: int, table: Table) -> None:
+    """Serialise writers for the rest of the caller's transaction."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(select(func.pg_advisory_xact_lock(key)))
+    else:  # SQLite: a write statement takes the database write lock now, waiting if needed.
+        await conn.execute(delete(table).where(table.c.idx < 0))
+
+
+async def _integrated_size(conn: AsyncConnection) -> int:
+    query = select(func.max(nodes.c.idx)).where(nodes.c.level == 0)
+    top = (await conn.execute(query)).scalar_one_or_none()
+    return 0 if top is None else int(top) + 1
+
+
+async def _read_nodes(conn: AsyncConnection, ids: Collection[NodeId]) -> dict[NodeId, bytes]:
+    if not ids:
+        return {}
+    query = select(nodes.c.level, nodes.c.idx, nodes.c.hash)
+    if conn.dialect.name == "postgresql":
+        query = query.where(tuple_(nodes.c.level, nodes.c.idx).in_(list(ids)))
+    else:  # SQLite scans for a row-value IN; levels × indices is a few hundred index probes
+        levels, indices = {lv for lv, _ in ids}, {i for _, i in ids}
+        query = query.where(nodes.c.level.in_(levels), nodes.c.idx.in_(indices))
+    wanted = set(ids)
+    rows = ((int(r.level), int(r.idx), bytes(r.hash)) for r in await conn.execute(query))
+    return {(lv, i): h for lv, i, h in rows if (lv, i) in wanted}
+
+
+async def _entries(conn: AsyncConnection, start: int, end: int) -> list[bytes]:
+    query = select(leaves.c.entry).where(leaves.c.idx >= start, leaves.c.idx < end)
+    return [bytes(e) for e in (await conn.execute(query.order_by(leaves.c.idx))).scalars()]
+
+
+class _SqlTx:
+    """An integration pass inside one transaction holding the integration lock."""
+
+    def __init__(self, conn: AsyncConnection, integrated_size: int) -> None:
+        self._conn = conn
+        self.integrated_size = integrated_size
+
+    async def pending(self, limit: int) -> list[bytes]:
+        start = self.integrated_size
+        return await _entries(self._conn, start, start + limit)
+
+    async def read_nodes(self, ids: Collection[NodeId]) -> dict[NodeId, bytes]:
+        return await _read_nodes(self._conn, ids)
+
+    async def write_nodes(self, written: Sequence[tuple[NodeId, bytes]]) -> None:
+        rows = [{"level": lv, "idx": i, "hash": h} for (lv, i), h in written]
+        await self._conn.execute(insert(nodes), rows)
+
+
+class SqlStorage(TreeStore):
+    """The log in three tables, on any engine the caller created (tables from :data:`metadata`)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def append(self, entries: Sequence[bytes], conn: AsyncConnection | None = None) -> int:
+        """Sequence ``entries``; with ``conn``, inside the caller's transaction (it commits).
+
+        The sequencing lock is held until that transaction ends, so append last, just before
+        committing. Use READ COMMITTED on PostgreSQL (the default); on SQLite, write before
+        you read in that transaction, or SQLite may refuse the lock upgrade (``database is
+        locked``). Either way a race fails loudly on the primary key, never with a duplicate.
+        """
+        if conn is not None:
+            return await self._append(conn, entries)
+        async with self._engine.begin() as own:
+            return await self._append(own, entries)
+
+    async def _append(self, conn: AsyncConnection, entries: Sequence[bytes]) -> int:
+        await _lock(conn, _APPEND_LOCK, leaves)
+        top = (await conn.execute(select(func.max(leaves.c.idx)))).scalar_one_or_none()
+        first = 0 if top is None else int(top) + 1
+        if entries:
+            rows = [{"idx": first + i, "entry": bytes(e)} for i, e in enumerate(entries)]
+            await conn.execute(insert(leaves), rows)
+        return first
+
+    async def size(self) -> int:
+        async with self._engine.connect() as conn:
+            top = (await conn.execute(select(func.max(leaves.c.idx)))).scalar_one_or_none()
+        return 0 if top is None else int(top) + 1
+
+    async def integrated_size(self) -> int:
+        async with self._engine.connect() as conn:
+            return await _integrated_size(conn)
+
+    async def entries(self, start: int, end: int) -> list[bytes]:
+        if not 0 <= start <= end:
+            raise LogRangeError(f"entries [{start}, {end}): not a range")
+        async with self._engine.connect() as conn:
+            found = await _entries(conn, start, end)
+        if len(found) != end - start:
+            raise LogRangeError(f"entries [{start}, {end}): the log holds {len(found)} of them")
+        return found
+
+    async def read_nodes(self, ids: Collection[NodeId]) -> dict[NodeId, bytes]:
+        async with self._engine.connect() as conn:
+            return await _read_nodes(conn, ids)
+
+    async def node_range(self, level: int, start: int, end: int) -> list[bytes]:
+        query = select(nodes.c.hash).where(
+            nodes.c.level == level, nodes.c.idx >= start, nodes.c.idx < end
+        )
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(query.order_by(nodes.c.idx))
+            return [bytes(h) for h in rows.scalars()]
+
+    @asynccontextmanager
+    async def integration(self) -> AsyncIterator[IntegrationTx]:
+        async with self._engine.begin() as conn:
+            await _lock(conn, _INTEGRATE_LOCK, nodes)
+            yield _SqlTx(conn, await _integrated_size(conn))
+
+    async def save_checkpoint(
+        self, size: int, note_text: str, *, signed_at: datetime | None = None
+    ) -> None:
+        """Store a checkpoint; saving the same note again is a no-op, a different one an error."""
+        async with self._engine.begin() as conn:
+            await _lock(conn, _INTEGRATE_LOCK, nodes)
+            query = select(checkpoints_table.c.note).where(checkpoints_table.c.size == size)
+            old = (await conn.execute(query)).scalar_one_or_none()
+            if old is None:
+                at = None if signed_at is None else signed_at.astimezone(UTC)
+                row = {"size": size, "note": note_text, "signed_at": at}
+                await conn.execute(insert(checkpoints_table), [row])
+            elif old != note_text:
+                raise CheckpointError(f"a different checkpoint is stored at size {size}", size=size)
+
+    async def latest_checkpoint(self) -> StoredCheckpoint | None:
+        found = await self._checkpoints(latest=True)
+        return found[0] if found else None
+
+    async def checkpoints(self) -> list[StoredCheckpoint]:
+        return await self._checkpoints(latest=False)
+
+    async def _checkpoints(self, *, latest: bool) -> list[StoredCheckpoint]:
+        t = checkpoints_table
+        query = select(t.c.size, t.c.note, t.c.signed_at)
+        query = query.order_by(t.c.size.desc()).limit(1) if latest else query.order_by(t.c.size)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [StoredCheckpoint(int(r.size), r.note, _utc(r.signed_at)) for r in rows]
+
+
+def _utc(at: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes; the store writes and means UTC."""
+    if at is None or at.tzinfo is not None:
+        return at
+    return at.replace(tzinfo=UTC)
