@@ -76,7 +76,7 @@ class Gateway:
         adapters: Sequence[Adapter] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> Gateway:
-        """Connect, migrate, load keys and adapters. ``adapters`` overrides entry-point discovery."""
+        """Connect, migrate, load keys and adapters (``adapters`` overrides discovery)."""
         engine = create_engine(settings.database_url)
         await migrate.upgrade(engine)
         keys = KeyRing(settings.key_dir, clock)
@@ -104,7 +104,7 @@ class Gateway:
         return cls(settings, engine, keys, audit_log, loaded, pipeline)
 
     async def start_background(self) -> None:
-        """Finish requests a crash interrupted, then integrate and checkpoint the log periodically."""
+        """Finish requests a crash interrupted; integrate and checkpoint the log periodically."""
         resumed = await self.pipeline.resume_pending(self.settings.default_deadline_s)
         if resumed:
             log.warning("resumed_pending_requests", count=resumed)

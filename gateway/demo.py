@@ -36,7 +36,7 @@ async def run_demo(households: int, workdir: Path) -> int:
     """Run the demo; the return value is the process exit code."""
     console = Console(width=max(Console().width, 150))
     configure_logging(json=False, level="WARNING")
-    workdir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
     async with run_simulator(
         host="127.0.0.1", port=0, seed=7, households=max(households, 50)
     ) as sim:
@@ -130,8 +130,9 @@ def _row(
     head = report.household.members[0]
     answered = sum(1 for s in report.sources if s.status in _ANSWERED)
     codes = sorted({f.code for f in report.findings})
+    size = len(report.household.members)
     return (
-        f"{report.household.region_code} {head.name[:1]}** ({len(report.household.members)} members)",
+        f"{report.household.region_code} {head.name[:1]}** ({size} people)",
         pb.Category.Name(report.household.category).removeprefix("CATEGORY_"),
         f"{answered}/{len(report.sources)}" + ("" if report.complete else " (incomplete)"),
         ", ".join(codes) or "—",

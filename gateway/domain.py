@@ -31,7 +31,7 @@ class Category(enum.StrEnum):
 
 
 class Purpose(enum.StrEnum):
-    """Why the household is checked; an authorization must cover it and a report is limited to it."""
+    """Why a household is checked; its authorization must cover it; a report serves only it."""
 
     APPLICATION = "APPLICATION"  # new application
     RECHECK = "RECHECK"  # periodic re-verification of a recipient

@@ -3,7 +3,7 @@
 ::
 
     GatewayError                      INTERNAL
-     ├── InvalidArgument               INVALID_ARGUMENT  (carries FieldViolations → google.rpc.BadRequest)
+     ├── InvalidArgument               INVALID_ARGUMENT  (FieldViolations → google.rpc.BadRequest)
      ├── NotFound                      NOT_FOUND
      ├── PermissionDenied              PERMISSION_DENIED
      ├── FailedPrecondition            FAILED_PRECONDITION
@@ -68,7 +68,7 @@ class PermissionDenied(GatewayError):
 
 
 class FailedPrecondition(GatewayError):
-    """The system is not in a state that allows this (e.g. an idempotency key reused for another household)."""
+    """The state does not allow this (e.g. an idempotency key reused for another request)."""
 
     status: ClassVar[str] = "FAILED_PRECONDITION"
 

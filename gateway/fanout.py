@@ -69,12 +69,7 @@ async def _ask(
 ) -> Answer:
     """Run one adapter's fetch and decode; translate every outcome into an Answer."""
     started = time.perf_counter()
-    base = {
-        "source": adapter.name,
-        "category": str(adapter.category),
-        "department": adapter.department,
-        "adapter_version": version,
-    }
+    base = _Origin(adapter.name, str(adapter.category), adapter.department, version)
     try:
         async with asyncio.timeout(max(query.timeout_s, 0.0)):
             raw = await adapter.fetch(query)
@@ -90,7 +85,7 @@ async def _ask(
             base, AnswerStatus.UNAVAILABLE, f"adapter error: {type(exc).__name__}", started, clock
         )
     answer = Answer(
-        **base,
+        **dataclasses.asdict(base),
         status=AnswerStatus.OK,
         error="",
         raw=raw.body,
@@ -113,15 +108,25 @@ def decode_answer(adapter: Adapter, answer: Answer) -> Answer:
     return dataclasses.replace(answer, records=records)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Origin:
+    """Who answered: the part of an Answer known before the source is asked."""
+
+    source: str
+    category: str
+    department: str
+    adapter_version: str
+
+
 def _failed(
-    base: dict[str, str],
+    base: _Origin,
     status: AnswerStatus,
     error: str,
     started: float,
     clock: Callable[[], datetime],
 ) -> Answer:
     return Answer(
-        **base,
+        **dataclasses.asdict(base),
         status=status,
         error=error,
         raw=b"",

@@ -201,7 +201,7 @@ def verified_monthly_income(
         for _, r in insurance
         if isinstance(r, InsuranceRecord) and r.role == "contribution"
     }
-    used = list(insurance)
+    used: list[tuple[Answer, Record]] = list(insurance)
     if not wages:
         funds = [
             (a, r)

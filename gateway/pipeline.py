@@ -19,12 +19,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from audit.events import ReportRead, ReportSigned, RequestAccepted, SourceAnswered, entry_bytes
-from audit.events import sha256_hex
-from audit.events import subject_digest as audit_subject_digest
 
 from adapters.base import Adapter, SourceQuery, Subject
 from audit import dsse
+from audit.events import (
+    ReportRead,
+    ReportSigned,
+    RequestAccepted,
+    SourceAnswered,
+    entry_bytes,
+    sha256_hex,
+)
+from audit.events import subject_digest as audit_subject_digest
 from gateway.domain import VerificationRequest
 from gateway.errors import FailedPrecondition, NotFound
 from gateway.fanout import Answer, fan_out
@@ -57,7 +63,7 @@ class Pipeline:
     signer: dsse.Signer
     salt: bytes
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-    policy: FindingPolicy = FindingPolicy()
+    policy: FindingPolicy = dataclasses.field(default_factory=FindingPolicy)
     code_version: str = "hedui"
     versions: dict[str, str] = dataclasses.field(default_factory=dict)
 
@@ -147,7 +153,8 @@ class Pipeline:
         leaf = await self._record(req, answers, report, envelope)
         if leaf is None:  # a concurrent submission with the same key finished first
             existing = await self.store.find_request(req.request_id)
-            assert existing is not None and existing.report_id is not None
+            assert existing is not None
+            assert existing.report_id is not None
             return await self._replayed(existing.report_id)
         log.info(
             "report_signed",

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Row, and_, insert, select, update
+from sqlalchemy import ColumnElement, Row, and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -72,7 +72,7 @@ class Store:
         return _stored_request(row) if row else None
 
     async def accept(self, row: dict[str, Any], entry: bytes) -> int | None:
-        """Insert the request and its RequestAccepted leaf; None if the request id already exists."""
+        """Insert the request and its RequestAccepted leaf; None if the request id exists."""
         try:
             async with self.engine.begin() as conn:
                 leaf = await self.audit.append([entry], conn)
@@ -140,7 +140,7 @@ class Store:
     ) -> list[Row[Any]]:
         """Report summaries newest first, keyset-paginated on (created_at, report_id)."""
         query = select(reports).order_by(reports.c.created_at.desc(), reports.c.report_id.desc())
-        conditions = []
+        conditions: list[ColumnElement[bool]] = []
         if flt.subject_digest:
             subjects = select(report_subjects.c.report_id).where(
                 report_subjects.c.subject_digest == flt.subject_digest

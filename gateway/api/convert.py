@@ -43,7 +43,8 @@ def _enum(
 
 
 def _choices(enum_type: Any, prefix: str) -> str:
-    return ", ".join(n for n in enum_type.keys() if not n.endswith("_UNSPECIFIED"))
+    names: list[str] = enum_type.keys()  # a protobuf EnumTypeWrapper, not a dict
+    return ", ".join(n for n in names if not n.endswith("_UNSPECIFIED"))
 
 
 def _member(m: pb.Member) -> Member:

@@ -1,4 +1,4 @@
-"""End-to-end fixtures: the simulator over real HTTP, the gateway over real gRPC, both on loopback."""
+"""End-to-end fixtures: the simulator over real HTTP, the gateway over real gRPC, on loopback."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from gateway.config import load_settings
 from gateway.logging import configure_logging
 from gateway.server import RunningServer, running_server
 
-
 configure_logging(json=True, level="WARNING")
 
 
@@ -30,7 +29,9 @@ async def sim() -> AsyncIterator[Any]:
 @pytest_asyncio.fixture
 async def gateway(db_url: str, sim: Any, tmp_path: Path) -> AsyncIterator[Gateway]:
     """A gateway on the test database with the seven built-in adapters pointed at the simulator."""
-    settings = load_settings(database_url=db_url, key_dir=tmp_path / "keys", sources_base_url=sim.base_url)
+    settings = load_settings(
+        database_url=db_url, key_dir=tmp_path / "keys", sources_base_url=sim.base_url
+    )
     gw = await Gateway.open(settings)
     yield gw
     await gw.close()
@@ -58,4 +59,3 @@ async def cases(sim: Any) -> list[dict[str, Any]]:
         response.raise_for_status()
         data = response.json()
     return list(data["households"] if isinstance(data, dict) else data)
-

@@ -1,4 +1,4 @@
-"""One failing source never fails the request: it is listed with its status, the report is incomplete."""
+"""One failing source never fails the request: it is listed with its status; report incomplete."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from gateway.api._proto.hedui.v1 import verification_pb2 as pb
+from gateway.api.convert import request_from_proto
 from gateway.app import Gateway
 from gateway.client import Client, request_from_case
-from gateway.api.convert import request_from_proto
 from gateway.server import RunningServer
 
 
@@ -37,14 +37,22 @@ def status_of(response: pb.SubmitVerificationResponse, source: str) -> pb.Source
     ],
 )
 async def test_broken_source_is_reported_and_others_answer(
-    client: Client, sim: Any, cases: list[dict[str, Any]], fault: str, expected: int, error_part: str, db_url: str
+    client: Client,
+    sim: Any,
+    cases: list[dict[str, Any]],
+    fault: str,
+    expected: int,
+    error_part: str,
+    db_url: str,
 ) -> None:
-    """A department answering 500 / bad JSON / a cut body / another schema is UNAVAILABLE, not fatal."""
+    """A department answering 500, bad JSON, a cut body or another schema is UNAVAILABLE."""
     if "postgresql" in db_url:
         pytest.skip("source behaviour does not depend on the database")
     sim.set_fault("vehicle", fault)
     owner = next(c for c in cases if any(m["declared_vehicles"] for m in c["members"]))
-    response = await client.submit(request_from_case(owner, today=today(), request_id=f"fault-{fault}"))
+    response = await client.submit(
+        request_from_case(owner, today=today(), request_id=f"fault-{fault}")
+    )
     vehicle = status_of(response, "vehicle")
     assert vehicle.status == expected
     assert error_part in vehicle.error
@@ -64,7 +72,9 @@ async def test_hanging_source_times_out_within_the_callers_deadline(
     sim.set_fault("bank", "hang")
     loop = asyncio.get_running_loop()
     started = loop.time()
-    response = await client.submit(request_from_case(cases[0], today=today(), request_id="hang-1"), timeout=2.0)
+    response = await client.submit(
+        request_from_case(cases[0], today=today(), request_id="hang-1"), timeout=2.0
+    )
     assert loop.time() - started < 2.0
     bank = status_of(response, "bank")
     assert bank.status == pb.SOURCE_STATUS_TIMEOUT
@@ -90,13 +100,13 @@ async def test_health_and_reflection_are_served(server: RunningServer) -> None:
 async def test_request_interrupted_after_acceptance_is_finished_on_restart(
     gateway: Gateway, client: Client, sim: Any, cases: list[dict[str, Any]]
 ) -> None:
-    """Work accepted before a crash is not lost: a restarted gateway finishes it, a retry replays it."""
+    """Accepted work survives a crash: a restarted gateway finishes it; a retry replays it."""
     sim.set_fault("bank", "hang")
     message = request_from_case(cases[4], today=today(), request_id="crash-1")
     req, problems = request_from_proto(message, today(), requested_by="e2e-test")
     assert not problems
     work = asyncio.create_task(gateway.pipeline.submit(req, timeout_s=30.0))
-    while await gateway.pipeline.store.find_request("crash-1") is None:
+    while await gateway.pipeline.store.find_request("crash-1") is None:  # noqa: ASYNC110
         await asyncio.sleep(0.01)
     work.cancel()  # the process dies while the bank hangs: accepted, no report
     with pytest.raises(asyncio.CancelledError):

@@ -8,11 +8,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import grpc
-from cryptography.hazmat.primitives import serialization
 import pytest
+from cryptography.hazmat.primitives import serialization
 from google.rpc import error_details_pb2, status_pb2
-from securesystemslib.signer import Key, SSlibKey
 from securesystemslib.dsse import Envelope as SslibEnvelope
+from securesystemslib.signer import Key, SSlibKey
 from sqlalchemy import func, select
 
 from gateway.api._proto.hedui.v1 import verification_pb2 as pb
@@ -42,7 +42,9 @@ def independent_verify(envelope: pb.DsseEnvelope, gateway: Gateway) -> None:
     doc = {
         "payload": base64.b64encode(envelope.payload).decode(),
         "payloadType": envelope.payload_type,
-        "signatures": [{"keyid": s.keyid, "sig": base64.b64encode(s.sig).decode()} for s in envelope.signatures],
+        "signatures": [
+            {"keyid": s.keyid, "sig": base64.b64encode(s.sig).decode()} for s in envelope.signatures
+        ],
     }
     public = gateway.keys.public_keys("report")[0]
     pem_key = serialization.load_pem_public_key(public.pem.encode())
@@ -63,10 +65,18 @@ async def test_submit_returns_signed_report_from_all_seven_sources(
     response = await client.submit(request_from_case(cases[0], today=today(), request_id="e2e-1"))
     report = response.report
     assert {s.source for s in report.sources} == {
-        "bank", "funeral", "housing_fund", "hukou", "property", "social_insurance", "vehicle",
+        "bank",
+        "funeral",
+        "housing_fund",
+        "hukou",
+        "property",
+        "social_insurance",
+        "vehicle",
     }
     answered = (pb.SOURCE_STATUS_OK, pb.SOURCE_STATUS_NOT_FOUND)
-    assert all(s.status in answered for s in report.sources), [(s.source, s.error) for s in report.sources]
+    assert all(s.status in answered for s in report.sources), [
+        (s.source, s.error) for s in report.sources
+    ]
     assert report.complete
     assert response.envelope.payload_type == "application/vnd.hedui.report.v1+json"
     payload = json.loads(response.envelope.payload)
@@ -89,24 +99,32 @@ DISCREPANCY_FINDINGS = {
 
 
 @pytest.mark.asyncio
-async def test_planted_discrepancies_become_findings(client: Client, cases: list[dict[str, Any]]) -> None:
+async def test_planted_discrepancies_become_findings(
+    client: Client, cases: list[dict[str, Any]]
+) -> None:
     """Every discrepancy the simulator planted shows up as a finding on the right member."""
     planted = [c for c in cases if c["discrepancies"]]
     assert {d["kind"] for c in planted for d in c["discrepancies"]} == set(DISCREPANCY_FINDINGS)
     for i, case in enumerate(planted):
-        response = await client.submit(request_from_case(case, today=today(), request_id=f"planted-{i}"))
+        response = await client.submit(
+            request_from_case(case, today=today(), request_id=f"planted-{i}")
+        )
         found = {(f.code, f.subject_id) for f in response.report.findings}
         for item in case["discrepancies"]:
             assert (DISCREPANCY_FINDINGS[item["kind"]], item["id_number"]) in found, (item, found)
 
 
 @pytest.mark.asyncio
-async def test_honest_households_get_no_discrepancy_findings(client: Client, cases: list[dict[str, Any]]) -> None:
+async def test_honest_households_get_no_discrepancy_findings(
+    client: Client, cases: list[dict[str, Any]]
+) -> None:
     """A household that declared what the records say gets no declared-versus-found finding."""
     honest = [c for c in cases if not c["discrepancies"]][:10]
     assert honest
     for i, case in enumerate(honest):
-        response = await client.submit(request_from_case(case, today=today(), request_id=f"honest-{i}"))
+        response = await client.submit(
+            request_from_case(case, today=today(), request_id=f"honest-{i}")
+        )
         codes = {f.code for f in response.report.findings} & set(DISCREPANCY_FINDINGS.values())
         assert not codes, (case["index"], [(f.code, f.message) for f in response.report.findings])
 
@@ -120,7 +138,8 @@ async def test_same_request_id_returns_same_report_without_new_query(
     first = await client.submit(req)
     answers_after_first = await count(gateway, requests)
     second = await client.submit(req)
-    assert second.replayed and not first.replayed
+    assert second.replayed
+    assert not first.replayed
     assert second.report.report_id == first.report.report_id
     assert second.envelope.payload == first.envelope.payload
     assert await count(gateway, requests) == answers_after_first
@@ -128,7 +147,9 @@ async def test_same_request_id_returns_same_report_without_new_query(
 
 
 @pytest.mark.asyncio
-async def test_request_id_reused_for_other_household_is_refused(client: Client, cases: list[dict[str, Any]]) -> None:
+async def test_request_id_reused_for_other_household_is_refused(
+    client: Client, cases: list[dict[str, Any]]
+) -> None:
     """The same idempotency key with a different household is FAILED_PRECONDITION, not a replay."""
     await client.submit(request_from_case(cases[2], today=today(), request_id="idem-2"))
     with pytest.raises(grpc.aio.AioRpcError) as err:
@@ -151,7 +172,12 @@ async def test_invalid_request_lists_every_violation_and_writes_nothing(
         await client.submit(req)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     fields = violations(err.value)
-    assert {"household.region_code", "household.members[0].id_number", "authorization.expires_on", "as_of"} <= set(fields)
+    assert {
+        "household.region_code",
+        "household.members[0].id_number",
+        "authorization.expires_on",
+        "as_of",
+    } <= set(fields)
     assert await count(gateway, requests) == 0
     assert await count(gateway, reports) == 0
 
@@ -176,7 +202,9 @@ async def test_unknown_report_is_not_found(client: Client) -> None:
 @pytest.mark.asyncio
 async def test_list_reports_filters_and_pages(client: Client, cases: list[dict[str, Any]]) -> None:
     """ListReports pages newest first and filters by member ID number and region prefix."""
-    sent = [request_from_case(c, today=today(), request_id=f"list-{i}") for i, c in enumerate(cases[:5])]
+    sent = [
+        request_from_case(c, today=today(), request_id=f"list-{i}") for i, c in enumerate(cases[:5])
+    ]
     for req in sent:
         await client.submit(req)
     stub = client.verification
