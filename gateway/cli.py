@@ -24,7 +24,9 @@ app.add_typer(db_app, name="db")
 
 @app.command()
 def serve(
-    listen: Annotated[str | None, typer.Option(help="host:port to listen on (HEDUI_LISTEN)")] = None,
+    listen: Annotated[
+        str | None, typer.Option(help="host:port to listen on (HEDUI_LISTEN)")
+    ] = None,
 ) -> None:
     """Run the gateway in the foreground until Ctrl-C (graceful stop)."""
     from gateway.app import Gateway
@@ -51,18 +53,29 @@ def sim(
     port: Annotated[int, typer.Option(help="TCP port")] = 8700,
     seed: Annotated[int, typer.Option(help="population seed: same seed, same people")] = 7,
     households: Annotated[int, typer.Option(help="number of synthetic households")] = 1000,
-    latency_ms: Annotated[float, typer.Option(help="latency added to every department answer")] = 0.0,
+    latency_ms: Annotated[
+        float, typer.Option(help="latency added to every department answer")
+    ] = 0.0,
 ) -> None:
     """Serve the seven departments' HTTP APIs over a synthetic population (the fake world)."""
     from adapters.simulator import serve as serve_sim
 
-    serve_sim(host=host, port=port, seed=seed, households=households, latency_ms=latency_ms)
+    serve_sim(
+        host=host,
+        port=port,
+        seed=seed,
+        households=households,
+        latency_ms=latency_ms,
+        on_ready=lambda sim: typer.echo(f"department simulator listening on {sim.base_url}"),
+    )
 
 
 @app.command()
 def demo(
     households: Annotated[int, typer.Option(help="how many households to submit")] = 8,
-    workdir: Annotated[Path, typer.Option(help="where the demo keeps its SQLite file and keys")] = Path("var/demo"),
+    workdir: Annotated[
+        Path, typer.Option(help="where the demo keeps its SQLite file and keys")
+    ] = Path("var/demo"),
 ) -> None:
     """Start simulator + gateway (SQLite), verify synthetic households over gRPC, print a table."""
     from gateway.demo import run_demo
