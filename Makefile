@@ -6,10 +6,12 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo serve sim test lint proto typecheck bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml examples/hedui-disability-adapter/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# the example third-party adapter: the tests exercise it through its entry point
+	$(BIN)/python -m pip install --quiet -e examples/hedui-disability-adapter
 	touch $(STAMP)
 
 ## demo: simulator + gateway on SQLite, several households through real gRPC, a result table

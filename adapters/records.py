@@ -15,6 +15,7 @@ __all__ = [
     "RECORD_TYPES",
     "BankAccount",
     "DeathRecord",
+    "DisabilityRecord",
     "HousingFundAccount",
     "InsuranceRecord",
     "PropertyRecord",
@@ -121,6 +122,18 @@ class BankAccount(Record):
     balance_date: date
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DisabilityRecord(Record):
+    """A disability certificate (残疾人证) held by the disabled persons' federation (残联)."""
+
+    kind: ClassVar[str] = "disability"
+    certificate_number: str  # 残疾人证号: the ID number, the type digit and the grade digit
+    disability_type: str  # "visual" | "hearing" | "speech" | "physical" | "intellectual" | …
+    grade: int  # 1 (most severe) … 4 (GB/T 26341-2010)
+    issued_on: date
+    status: str  # "valid" | "revoked"
+
+
 RECORD_TYPES: dict[str, type[Record]] = {
     cls.kind: cls
     for cls in (
@@ -131,6 +144,7 @@ RECORD_TYPES: dict[str, type[Record]] = {
         DeathRecord,
         HousingFundAccount,
         BankAccount,
+        DisabilityRecord,
     )
 }
 

@@ -5,7 +5,9 @@
   each record as :func:`~adapters.records.record_to_dict`, and its ``decode`` gives the records
   back. Latency, a failure (any :class:`~adapters.base.AdapterError`) or a hang are attributes,
   changeable between calls. :func:`fake_adapters` builds one per built-in source.
-* :func:`check_adapter` runs the contract every adapter must meet against one query.
+* :func:`check_adapter` runs the contract every adapter must meet against one query;
+  :class:`AdapterConformance` is the same contract as a pytest suite to subclass (see
+  ``docs/adapters.md``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 from collections.abc import Iterable
 from datetime import date
 
+from adapters._conformance import GARBAGE, AdapterConformance
 from adapters.base import (
     Adapter,
     AdapterError,
@@ -30,6 +33,8 @@ from adapters.records import RECORD_TYPES, Record, record_from_dict, record_to_d
 
 __all__ = [
     "BUILTIN_SOURCES",
+    "GARBAGE",
+    "AdapterConformance",
     "ConformanceError",
     "FakeAdapter",
     "check_adapter",

@@ -27,27 +27,38 @@ __all__ = ["verify_log"]
 
 
 async def verify_log(
-    store: LogStorage, verifier: NoteVerifier, *, origin: str | None = None, chunk: int = 10_000
+    store: LogStorage,
+    verifier: NoteVerifier | Sequence[NoteVerifier],
+    *,
+    origin: str | None = None,
+    chunk: int = 10_000,
 ) -> None:
-    """Check every entry, stored hash and checkpoint (signed by ``verifier``) in ``store``."""
+    """Check every entry, stored hash and checkpoint (signed by a ``verifier``) in ``store``."""
     integrated = await store.integrated_size()
     checkpoints = await _open_checkpoints(store, verifier, origin, integrated)  # step 1
     roots = {c.size: c.root_hash for c in checkpoints}
     tree = CompactRange()
-    _check_root(tree, roots)
+    _check_root(tree.size, tree.root(), roots)
     for start in range(0, integrated, chunk):  # step 2
         entries = await store.entries(start, min(start + chunk, integrated))
         done: list[tuple[NodeId, bytes]] = []
+        heads: list[tuple[int, bytes]] = []
         for entry in entries:
             done.extend(tree.append(leaf_hash(entry)))
-            _check_root(tree, roots)  # step 3
-        await _compare_nodes(store, done)
+            if tree.size in roots:
+                heads.append((tree.size, tree.root()))
+        await _compare_nodes(store, done)  # first, so a bad leaf is named by its index
+        for size, root in heads:
+            _check_root(size, root, roots)  # step 3
     for old, new in itertools.pairwise(checkpoints):  # step 4
         await _check_consistency(store, old, new)
 
 
 async def _open_checkpoints(
-    store: LogStorage, verifier: NoteVerifier, origin: str | None, integrated: int
+    store: LogStorage,
+    verifier: NoteVerifier | Sequence[NoteVerifier],
+    origin: str | None,
+    integrated: int,
 ) -> list[Checkpoint]:
     opened = []
     for stored in await store.checkpoints():
@@ -70,13 +81,12 @@ async def _open_checkpoints(
     return opened
 
 
-def _check_root(tree: CompactRange, roots: dict[int, bytes]) -> None:
-    expected = roots.get(tree.size)
-    if expected is not None and tree.root() != expected:
+def _check_root(size: int, root: bytes, roots: dict[int, bytes]) -> None:
+    expected = roots.get(size)
+    if expected is not None and root != expected:
         raise CheckpointError(
-            f"checkpoint at size {tree.size} signs root {expected.hex()}, "
-            f"the entries give {tree.root().hex()}",
-            size=tree.size,
+            f"checkpoint at size {size} signs root {expected.hex()}, the entries give {root.hex()}",
+            size=size,
         )
 
 

@@ -25,7 +25,9 @@ from gateway.config import Settings
 from gateway.db import create_engine
 from gateway.keyring import KeyRing
 from gateway.pipeline import Pipeline
-from gateway.registry import LoadedAdapter, load_adapters
+from gateway.policy import PolicyLibrary
+from gateway.registry import LoadedAdapter
+from gateway.sources import build_sources
 from gateway.store import Store
 
 __all__ = ["Gateway", "code_version"]
@@ -81,11 +83,7 @@ class Gateway:
         await migrate.upgrade(engine)
         keys = KeyRing(settings.key_dir, clock)
         audit_log = SqlStorage(engine)
-        loaded = (
-            [LoadedAdapter(a, "in-process", "0") for a in adapters]
-            if adapters is not None
-            else load_adapters(settings)
-        )
+        loaded = build_sources(settings, adapters)
         pipeline = Pipeline(
             store=Store(engine, audit_log),
             adapters=[item.adapter for item in loaded],
@@ -93,6 +91,7 @@ class Gateway:
             salt=keys.salt,
             clock=clock,
             code_version=code_version(),
+            policies=PolicyLibrary.from_directory(settings.policy_dir),
             versions={item.adapter.name: item.version_label for item in loaded},
         )
         await _record_new_keys(audit_log, keys)

@@ -11,7 +11,10 @@ from typing import Annotated
 
 import typer
 
+from gateway.cli_audit import audit_app, report_app
+from gateway.cli_keys import keys_rotate
 from gateway.config import load_settings
+from gateway.policy._cli import policy_app
 
 __all__ = ["app", "main"]
 
@@ -20,6 +23,10 @@ keys_app = typer.Typer(help="Signing keys: export public keys, rotate.", no_args
 db_app = typer.Typer(help="The database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
+app.add_typer(policy_app, name="policy")
+app.add_typer(report_app, name="report")
+app.add_typer(audit_app, name="audit")
+keys_app.command("rotate")(keys_rotate)
 
 
 @app.command()

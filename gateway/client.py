@@ -14,8 +14,21 @@ import grpc
 
 from gateway.api._proto.hedui.v1 import verification_pb2 as pb
 from gateway.api._proto.hedui.v1 import verification_pb2_grpc as pb_grpc
+from gateway.domain import members_digest
 
-__all__ = ["Client", "request_from_case"]
+__all__ = ["CASE_SOURCES", "Client", "request_from_case"]
+
+# The source categories a simulator household's 授权书 covers (bank needs naming explicitly).
+CASE_SOURCES = (
+    "bank",
+    "disability",
+    "funeral",
+    "household_registration",
+    "housing_fund",
+    "property",
+    "social_insurance",
+    "vehicle",
+)
 
 _MEMBER_FIELDS = (
     "id_number",
@@ -38,7 +51,8 @@ def request_from_case(
     purpose: str = "APPLICATION",
     consent_ref: str = "",
 ) -> pb.SubmitVerificationRequest:
-    """A request for a simulator household, under a one-year authorization signed last month."""
+    """A request for a simulator household, under a one-year authorization signed last month
+    by every member, covering the simulator's source categories (bank included)."""
     household = case.get("household", case)
     members = [
         pb.Member(**{k: m[k] for k in _MEMBER_FIELDS if k in m}) for m in household["members"]
@@ -59,6 +73,9 @@ def request_from_case(
             signed_on=(today - timedelta(days=30)).isoformat(),
             expires_on=(today + timedelta(days=335)).isoformat(),
             purposes=[pb.PURPOSE_APPLICATION, pb.PURPOSE_RECHECK, pb.PURPOSE_COMPLAINT],
+            signed_by=[m.id_number for m in members],
+            sources=list(CASE_SOURCES),
+            members_digest=members_digest(m.id_number for m in members),
         ),
     )
 

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -18,7 +18,33 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-__all__ = ["AdapterSettings", "Settings", "load_settings"]
+from adapters.resilience import ResiliencePolicy
+
+__all__ = ["AdapterSettings", "ResilienceSettings", "Settings", "load_settings"]
+
+
+class ResilienceSettings(BaseModel):
+    """``[adapters.<name>.resilience]``: see :class:`adapters.resilience.ResiliencePolicy`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    attempt_timeout_s: float = Field(default=5.0, gt=0)
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    backoff_initial_s: float = Field(default=0.05, ge=0)
+    backoff_max_s: float = Field(default=2.0, ge=0)
+    backoff_jitter_s: float = Field(default=0.05, ge=0)
+    failure_threshold: int = Field(default=5, ge=1)
+    reset_timeout_s: float = Field(default=30.0, ge=0)
+    half_open_max_calls: int = Field(default=1, ge=1)
+    max_concurrency: int = Field(default=64, ge=0)  # 0: unlimited
+    rate_per_s: float = Field(default=0.0, ge=0)  # 0: unlimited
+    burst: int = Field(default=1, ge=1)
+    daily_quota: int = Field(default=0, ge=0)  # 0: unlimited
+    quota_utc_offset_h: int = Field(default=8, ge=-12, le=14)
+
+    def policy(self) -> ResiliencePolicy:
+        """The policy the gateway wraps the adapter with."""
+        return ResiliencePolicy(**self.model_dump())
 
 
 class AdapterSettings(BaseModel):
@@ -27,6 +53,7 @@ class AdapterSettings(BaseModel):
     enabled: bool = True
     base_url: str = ""  # empty: ``sources_base_url``
     options: dict[str, Any] = Field(default_factory=dict)
+    resilience: ResilienceSettings = Field(default_factory=lambda: ResilienceSettings())
 
 
 class Settings(BaseSettings):
@@ -49,6 +76,7 @@ class Settings(BaseSettings):
     log_origin: str = "hedui.example/log"  # the checkpoint origin line
     checkpoint_interval_s: float = 1.0
     max_message_bytes: int = 4 * 1024 * 1024
+    policy_dir: Path | None = None  # policy files (TOML); None: the shipped examples
 
     @classmethod
     def settings_customise_sources(

@@ -2,14 +2,22 @@
 
 SQLite (the embedded default) runs in WAL mode with a single pooled connection: writers queue in
 the pool instead of failing with "database is locked", and transactions never interleave.
+Its statements run on the event-loop thread (:class:`_InlineSqlite`), not on aiosqlite's worker
+thread: a statement in WAL mode takes tens of microseconds, a thread round trip about a hundred,
+and with one connection every request queues behind every other one's round trips (see
+docs/BENCHMARKS.md). The price: while another *process* holds the write lock, the loop waits
+(``busy_timeout``) instead of only this connection.
 PostgreSQL gets a normal pool; URLs may be given as ``postgresql://…`` and are mapped to asyncpg.
 """
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -41,7 +49,13 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
+    engine = create_async_engine(
+        url,
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=60,
+        async_creator=lambda: _InlineSqlite(database or ":memory:")._open(),
+    )
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
 
@@ -57,3 +71,41 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     ):
         cursor.execute(pragma)
     cursor.close()
+
+
+class _InlineQueue:
+    """Stands in for aiosqlite's job queue: SQLAlchemy puts isolation-level changes on it."""
+
+    def put_nowait(self, job: tuple[Any, Callable[[], Any]]) -> None:
+        future, function = job
+        try:
+            result = function()
+        except BaseException as exc:
+            if future is not None:
+                future.set_exception(exc)
+            raise
+        if future is not None:
+            future.set_result(result)
+
+
+class _InlineSqlite(aiosqlite.Connection):
+    """aiosqlite's API, run on the calling thread (aiosqlite's worker thread is never started)."""
+
+    def __init__(self, database: str) -> None:
+        super().__init__(lambda: sqlite3.connect(database, check_same_thread=False), 64)
+        self._tx = _InlineQueue()  # type: ignore[assignment]
+
+    async def _open(self) -> aiosqlite.Connection:
+        self._connection = self._connector()
+        return self
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if not self._running or self._connection is None:
+            raise ValueError("Connection closed")
+        return fn(*args, **kwargs)
+
+    def stop(self) -> None:
+        self._running = False
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import hashlib
+from collections.abc import Iterable
 from datetime import date
 
 __all__ = [
+    "EXPLICIT_CONSENT_SOURCES",
     "Authorization",
     "Category",
     "Household",
     "Member",
     "Purpose",
     "VerificationRequest",
+    "members_digest",
 ]
 
 
@@ -51,6 +55,9 @@ class Member:
     declared_deposits_fen: int = 0
     declared_vehicles: int = 0
     declared_properties: int = 0
+    # A legal supporter (法定赡养/抚养/扶养义务人) checked with the household: not a household
+    # member for income or assets, but queried, and must sign the authorization (民发〔2021〕57号).
+    supporter: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,16 +68,57 @@ class Household:
     address: str
     category: Category
     members: tuple[Member, ...]
+    # A recipient household already in its gradual-exit (渐退) period since this date (seed 004
+    # 二.(一).1.三); None: not in one. The assessment starts one on the as-of date when needed.
+    gradual_exit_since: date | None = None
+
+    @property
+    def assessed(self) -> tuple[Member, ...]:
+        """The members whose income and assets are the household's (supporters excluded)."""
+        return tuple(m for m in self.members if not m.supporter)
+
+    @property
+    def supporters(self) -> tuple[Member, ...]:
+        """Legal supporters checked with the household."""
+        return tuple(m for m in self.members if m.supporter)
+
+
+# Source categories a query may reach only when the authorization names them explicitly
+# (民发〔2021〕57号 and provincial practice: banks and business registration need the 授权书).
+EXPLICIT_CONSENT_SOURCES = frozenset(
+    {"bank", "business_registration", "securities", "commercial_insurance"}
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Authorization:
-    """The household's signed consent (授权书) that the query is made under."""
+    """The household's signed consent (授权书) that the query is made under.
+
+    ``consent_ref`` is the authorization number; it travels with every source query. Fields left
+    empty (``signed_by``, ``sources``, ``members_digest``) are requests from before they existed:
+    they are accepted, but cover no source that needs explicit consent.
+    """
 
     consent_ref: str
     signed_on: date
-    expires_on: date
+    expires_on: date | None  # None: valid while assistance lasts (``while_assisted``)
     purposes: frozenset[Purpose]
+    signed_by: tuple[str, ...] = ()  # ID numbers of the signers
+    sources: frozenset[str] = frozenset()  # source categories covered
+    members_digest: str = ""  # members_digest() of everyone listed when it was signed
+    while_assisted: bool = False
+
+    def covers(self, category: str) -> bool:
+        """Whether a source of ``category`` may be queried under this authorization."""
+        if self.sources:
+            return category in self.sources
+        return category not in EXPLICIT_CONSENT_SOURCES
+
+
+def members_digest(id_numbers: Iterable[str]) -> str:
+    """``sha256:<hex>`` of the sorted, upper-cased ID numbers joined by newlines."""
+    text = "\n".join(sorted(i.upper() for i in id_numbers))
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

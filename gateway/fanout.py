@@ -16,12 +16,15 @@ from datetime import date, datetime
 
 import structlog
 
-from adapters.base import Adapter, AdapterError, AnswerStatus, SourceQuery
+from adapters.base import Adapter, AdapterError, AnswerStatus, SourceQuery, SourceTimeout
 from adapters.records import Record
+from adapters.resilience import Outcome, ResilientAdapter
 
 __all__ = ["Answer", "decode_answer", "fan_out", "raw_digest"]
 
 log = structlog.get_logger(__name__)
+
+GUARD_GRACE_S = 0.1  # a guarded source ends by the deadline itself; this only catches a bug
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,6 +43,8 @@ class Answer:
     latency_us: int
     attempts: int
     records: tuple[Record, ...] = ()
+    circuit_open: bool = False  # the open circuit answered; the department was not called
+    throttled: bool = False  # the department said 429, or our rate limit / quota refused
 
     @property
     def raw_digest(self) -> str:
@@ -70,6 +75,8 @@ async def _ask(
     """Run one adapter's fetch and decode; translate every outcome into an Answer."""
     started = time.perf_counter()
     base = _Origin(adapter.name, str(adapter.category), adapter.department, version)
+    if isinstance(adapter, ResilientAdapter):
+        return await _ask_guarded(adapter, query, clock, base, started)
     try:
         async with asyncio.timeout(max(query.timeout_s, 0.0)):
             raw = await adapter.fetch(query)
@@ -95,6 +102,44 @@ async def _ask(
         attempts=raw.attempts,
     )
     return decode_answer(adapter, answer)
+
+
+async def _ask_guarded(
+    adapter: ResilientAdapter,
+    query: SourceQuery,
+    clock: Callable[[], datetime],
+    base: _Origin,
+    started: float,
+) -> Answer:
+    """A guarded source keeps its own deadline; the outcome says how it went (attempts, circuit)."""
+    try:
+        async with asyncio.timeout(max(query.timeout_s, 0.0) + GUARD_GRACE_S):
+            outcome = await adapter.call(query)
+    except TimeoutError:
+        outcome = Outcome(error=SourceTimeout(f"no answer within {query.timeout_s:.3f}s"))
+    except Exception as exc:  # a bug in a plug-in must not fail the request
+        log.exception("adapter_crashed", source=adapter.name)
+        outcome = Outcome(error=AdapterError(f"adapter error: {type(exc).__name__}"), attempts=1)
+    return _from_outcome(base, outcome, started, clock)
+
+
+def _from_outcome(
+    base: _Origin, outcome: Outcome, started: float, clock: Callable[[], datetime]
+) -> Answer:
+    raw, error = outcome.raw, outcome.error
+    return Answer(
+        **dataclasses.asdict(base),
+        status=error.status if error is not None else AnswerStatus.OK,
+        error=(str(error) or type(error).__name__) if error is not None else "",
+        raw=raw.body if raw is not None else b"",
+        as_of=raw.as_of if raw is not None else None,
+        fetched_at=clock(),
+        latency_us=_elapsed_us(started),
+        attempts=outcome.attempts,
+        records=outcome.records,
+        circuit_open=outcome.circuit_open,
+        throttled=outcome.throttled,
+    )
 
 
 def decode_answer(adapter: Adapter, answer: Answer) -> Answer:

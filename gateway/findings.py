@@ -26,7 +26,16 @@ from adapters.records import (
 from gateway.domain import Household, Member
 from gateway.fanout import Answer
 
-__all__ = ["RULES", "Evidence", "Facts", "Finding", "FindingPolicy", "Severity", "find_all"]
+__all__ = [
+    "RULES",
+    "Evidence",
+    "Facts",
+    "Finding",
+    "FindingPolicy",
+    "Severity",
+    "find_all",
+    "verified_monthly_income",
+]
 
 
 class Severity(enum.StrEnum):
@@ -52,6 +61,7 @@ class Finding:
     subject_id: str  # "" = the household
     message: str
     evidence: tuple[Evidence, ...]
+    rule: str = ""  # the seed or regulation the rule implements
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -61,6 +71,9 @@ class FindingPolicy:
     version: str = "findings-2026.1"
     income_tolerance_fen: int = 10_000  # 100 yuan a month
     deposit_tolerance_fen: int = 100_000  # 1,000 yuan
+    # Income kinds (``wage`` or an insurance scheme) the region's policy excludes on the as-of
+    # date, with the reference that excludes them: filled in from the pinned policy document.
+    income_exclusions: tuple[tuple[str, str], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -98,7 +111,15 @@ def _evidence(pairs: Sequence[tuple[Answer, Record]]) -> tuple[Evidence, ...]:
 
 
 def _yuan(fen: int) -> str:
-    return f"{fen / 100:,.2f} yuan"
+    whole, cents = divmod(abs(fen), 100)
+    return f"{'-' if fen < 0 else ''}{whole:,}.{cents:02d} yuan"
+
+
+_COMPOSITION = (
+    "民发〔2021〕57号: 共同生活的家庭成员 (household composition checked against 户籍/殡葬)"
+)
+_DECLARED = "民发〔2021〕57号: 申请人如实申报家庭收入和财产 (declared versus verified)"
+_SOURCES = "DESIGN.md: an incomplete report says which source did not answer"
 
 
 def member_not_registered(facts: Facts, policy: FindingPolicy) -> Iterable[Finding]:
@@ -115,6 +136,7 @@ def member_not_registered(facts: Facts, policy: FindingPolicy) -> Iterable[Findi
                 m.id_number,
                 "household registration has no record of this member",
                 evidence,
+                _COMPOSITION,
             )
 
 
@@ -137,6 +159,7 @@ def member_deceased(facts: Facts, policy: FindingPolicy) -> Iterable[Finding]:
                 m.id_number,
                 f"a listed member is recorded as deceased{when}",
                 _evidence(pairs),
+                _COMPOSITION,
             )
 
 
@@ -155,6 +178,7 @@ def undeclared_vehicles(facts: Facts, policy: FindingPolicy) -> Iterable[Finding
                 m.id_number,
                 f"declared {m.declared_vehicles} vehicle(s), found {len(pairs)} registered",
                 _evidence(pairs),
+                _DECLARED,
             )
 
 
@@ -169,6 +193,7 @@ def undeclared_property(facts: Facts, policy: FindingPolicy) -> Iterable[Finding
                 m.id_number,
                 f"declared {m.declared_properties} property(ies), found {len(pairs)} registered",
                 _evidence(pairs),
+                _DECLARED,
             )
 
 
@@ -184,17 +209,21 @@ def deposits_discrepancy(facts: Facts, policy: FindingPolicy) -> Iterable[Findin
                 m.id_number,
                 f"declared deposits {_yuan(m.declared_deposits_fen)}, found {_yuan(found)}",
                 _evidence(pairs),
+                _DECLARED,
             )
 
 
 def verified_monthly_income(
-    facts: Facts, member: Member
+    facts: Facts, member: Member, excluded: frozenset[str] = frozenset()
 ) -> tuple[int, list[tuple[Answer, Record]]]:
-    """Wages (social-insurance contribution base, else housing-fund deposit base) plus benefits."""
+    """Wages (social-insurance contribution base, else housing-fund deposit base) plus benefits,
+    leaving out the income kinds in ``excluded`` (``wage`` or an insurance scheme)."""
     insurance = [
         (a, r)
         for a, r in facts.records(InsuranceRecord, member.id_number)
-        if isinstance(r, InsuranceRecord) and r.status == "active"
+        if isinstance(r, InsuranceRecord)
+        and r.status == "active"
+        and ("wage" if r.role == "contribution" else r.scheme) not in excluded
     ]
     wages = {
         r.employer: r.monthly_amount_fen
@@ -202,7 +231,7 @@ def verified_monthly_income(
         if isinstance(r, InsuranceRecord) and r.role == "contribution"
     }
     used: list[tuple[Answer, Record]] = list(insurance)
-    if not wages:
+    if not wages and "wage" not in excluded:
         funds = [
             (a, r)
             for a, r in facts.records(HousingFundAccount, member.id_number)
@@ -221,17 +250,24 @@ def verified_monthly_income(
 
 
 def income_discrepancy(facts: Facts, policy: FindingPolicy) -> Iterable[Finding]:
-    """Verified monthly income above the declared income by more than the tolerance."""
+    """Verified countable monthly income above the declared income by more than the tolerance.
+
+    Kinds the policy excludes (e.g. the residents' basic pension during the 14th Five-Year Plan)
+    are left out of the verified side: an excluded income cannot make a discrepancy, whether the
+    household declared it or not."""
+    excluded = dict(policy.income_exclusions)
+    note = "; not counted: " + ", ".join(sorted(excluded)) if excluded else ""
     for m in facts.household.members:
-        found, pairs = verified_monthly_income(facts, m)
+        found, pairs = verified_monthly_income(facts, m, frozenset(excluded))
         if found - m.declared_monthly_income_fen > policy.income_tolerance_fen:
             yield Finding(
                 "INCOME_DISCREPANCY",
                 Severity.WARNING,
                 m.id_number,
                 f"declared monthly income {_yuan(m.declared_monthly_income_fen)}, "
-                f"verified {_yuan(found)}",
+                f"verified countable income {_yuan(found)}{note}",
                 _evidence(pairs),
+                "; ".join([_DECLARED, *sorted(set(excluded.values()))]),
             )
 
 
@@ -245,6 +281,7 @@ def source_missing(facts: Facts, policy: FindingPolicy) -> Iterable[Finding]:
                 "",
                 f"{a.source} ({a.department}) did not answer: {a.error}",
                 (Evidence(a.source, (), a.fetched_at, a.as_of),),
+                _SOURCES,
             )
 
 

@@ -55,6 +55,10 @@ class KeyRing:
                 self.created.append(self._new_key(role))
         self.salt = self._salt()
 
+    def reload(self) -> None:
+        """Re-read the index, e.g. after ``hedui keys rotate`` ran in another process."""
+        self.records = self._read_index()
+
     def signer(self, role: str = "report") -> Ed25519Signer:
         """The current signer for ``role``."""
         return Ed25519Signer(self.private_key(role))

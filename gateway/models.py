@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 __all__ = ["metadata", "report_subjects", "reports", "requests", "source_answers"]
@@ -56,6 +57,9 @@ source_answers = Table(
     Column("fetched_at", DateTime(timezone=True), nullable=False),
     Column("latency_us", BigInteger, nullable=False),
     Column("attempts", Integer, nullable=False),
+    # 0002: how resilience answered (report fields; replay reads them back)
+    Column("circuit_open", Boolean, nullable=False, server_default=false()),
+    Column("throttled", Boolean, nullable=False, server_default=false()),
     Column("raw", LargeBinary, nullable=False),  # the department's exact bytes
     Column("raw_digest", String(71), nullable=False),  # sha256:<hex>
     Column("leaf_index", BigInteger, nullable=False),

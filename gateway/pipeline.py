@@ -1,6 +1,8 @@
 """The request pipeline, top to bottom:
 
-    validate → accept (idempotency) → fan-out → merge + findings → sign → record
+    validate (incl. the authorization's scope) → accept (idempotency)
+    → fan-out (only the source categories the authorization covers; the others are DENIED)
+    → merge + findings + assessment (policy documents resolved here and pinned) → sign → record
 
 Each step is one call; the servicer turns protobuf into a :class:`VerificationRequest` before
 and a :class:`Submission` back into protobuf after. Accepted work survives a crash: the request is
@@ -31,10 +33,13 @@ from audit.events import (
     sha256_hex,
 )
 from audit.events import subject_digest as audit_subject_digest
+from gateway.assessment import programmes_for
+from gateway.authorization import denied_answer
 from gateway.domain import VerificationRequest
 from gateway.errors import FailedPrecondition, NotFound
 from gateway.fanout import Answer, fan_out
 from gateway.findings import FindingPolicy
+from gateway.policy import PolicyDocument, PolicyLibrary
 from gateway.privacy import subject_digest
 from gateway.report import build_report, payload_bytes
 from gateway.request_codec import canonical_json, request_from_dict, request_to_dict
@@ -64,6 +69,7 @@ class Pipeline:
     salt: bytes
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     policy: FindingPolicy = dataclasses.field(default_factory=FindingPolicy)
+    policies: PolicyLibrary = dataclasses.field(default_factory=PolicyLibrary.from_directory)
     code_version: str = "hedui"
     versions: dict[str, str] = dataclasses.field(default_factory=dict)
 
@@ -140,7 +146,11 @@ class Pipeline:
             authorization_ref=req.authorization.consent_ref,
             timeout_s=timeout_s,
         )
-        answers = await fan_out(self.adapters, query, clock=self.clock, versions=self.versions)
+        auth = req.authorization
+        covered = [a for a in self.adapters if auth.covers(str(a.category))]
+        denied = [denied_answer(a, auth, self.clock) for a in self.adapters if a not in covered]
+        answers = await fan_out(covered, query, clock=self.clock, versions=self.versions)
+        answers += denied
         report = build_report(
             report_id=str(uuid.uuid4()),
             request=req,
@@ -148,6 +158,7 @@ class Pipeline:
             created_at=self.clock(),
             policy=self.policy,
             code_version=self.code_version,
+            policies=self._documents(req),
         )
         envelope = dsse.sign(dsse.REPORT_PAYLOAD_TYPE, payload_bytes(report), [self.signer])
         leaf = await self._record(req, answers, report, envelope)
@@ -163,6 +174,15 @@ class Pipeline:
             findings=len(report["findings"]),
         )
         return Submission(report, envelope, leaf, replayed=False)
+
+    def _documents(self, req: VerificationRequest) -> list[PolicyDocument]:
+        """The policy documents in force for the household's region and programmes (pinned)."""
+        household = req.household
+        found = (
+            self.policies.resolve(household.region_code, name, req.as_of)
+            for name in programmes_for(household.category)
+        )
+        return [d for d in found if d is not None]
 
     async def _record(
         self,

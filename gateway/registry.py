@@ -8,13 +8,21 @@ category. The distribution name and version of each are recorded in every report
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Sequence
 from importlib.metadata import EntryPoint, entry_points
+from typing import Any
 
 from adapters.base import Adapter, AdapterConfig, SourceCategory
 from gateway.config import Settings
 
-__all__ = ["ENTRY_POINT_GROUP", "LoadedAdapter", "RegistryError", "load_adapters"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "LoadedAdapter",
+    "RegistryError",
+    "contract_problems",
+    "load_adapters",
+]
 
 ENTRY_POINT_GROUP = "hedui.adapters"
 
@@ -32,6 +40,30 @@ class LoadedAdapter:
     @property
     def version_label(self) -> str:
         return f"{self.distribution} {self.version}"
+
+
+def _arity(method: Any) -> int:
+    """How many parameters a bound method takes (besides self)."""
+    try:
+        return len(inspect.signature(method).parameters)
+    except (TypeError, ValueError):
+        return -1
+
+
+def contract_problems(adapter: Adapter, name: str) -> list[str]:
+    """What is wrong with a built adapter's shape (empty: nothing), checked at load time."""
+    out = []
+    if adapter.name != name:
+        out.append(f"name {adapter.name!r} differs from its configured name {name!r}")
+    if not isinstance(adapter.department, str) or not adapter.department:
+        out.append("department must be a non-empty string")
+    for method, is_async, arity in (("fetch", True, 1), ("decode", False, 1), ("aclose", True, 0)):
+        fn = getattr(adapter, method)
+        if inspect.iscoroutinefunction(fn) is not is_async:
+            out.append(f"{method} must be {'async def' if is_async else 'a plain def'}")
+        if _arity(fn) != arity:
+            out.append(f"{method} must take {arity} argument(s), takes {_arity(fn)}")
+    return out
 
 
 def load_adapters(
@@ -66,5 +98,8 @@ def _load_one(ep: EntryPoint, settings: Settings) -> LoadedAdapter:
         raise RegistryError(
             f"adapter {ep.name!r} declares no SourceCategory (got {adapter.category!r})"
         )
+    problems = contract_problems(adapter, ep.name)
+    if problems:
+        raise RegistryError(f"adapter {ep.name!r} ({ep.value}) breaks the contract: {problems[0]}")
     dist = ep.dist
     return LoadedAdapter(adapter, dist.name if dist else "unknown", dist.version if dist else "0")

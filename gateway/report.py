@@ -7,15 +7,18 @@ stored answers and must get the same bytes (DESIGN.md, contract 4).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 from adapters.base import AnswerStatus
 from adapters.records import record_to_dict
+from gateway.assessment import assess, assessment_findings
 from gateway.domain import VerificationRequest
 from gateway.fanout import Answer
-from gateway.findings import Facts, Finding, FindingPolicy, find_all
+from gateway.findings import Facts, Finding, FindingPolicy, Severity, find_all
+from gateway.policy import PolicyDocument
 from gateway.request_codec import canonical_json, request_to_dict
 
 __all__ = ["SCHEMA", "build_report", "iso_time", "payload_bytes"]
@@ -44,6 +47,8 @@ def _source(answer: Answer) -> dict[str, Any]:
         "fetched_at": iso_time(answer.fetched_at),
         "latency_us": answer.latency_us,
         "attempts": answer.attempts,
+        "circuit_open": answer.circuit_open,
+        "throttled": answer.throttled,
         "raw_digest": answer.raw_digest,
         "records": [record_to_dict(r) for r in answer.records],
     }
@@ -55,6 +60,7 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "severity": finding.severity.value,
         "subject_id": finding.subject_id,
         "message": finding.message,
+        "rule": finding.rule,
         "evidence": [
             {
                 "source": e.source,
@@ -75,10 +81,21 @@ def build_report(
     created_at: datetime,
     policy: FindingPolicy,
     code_version: str,
+    policies: Sequence[PolicyDocument] = (),
 ) -> dict[str, Any]:
-    """The report as JSON-ready data; pure and deterministic."""
+    """The report as JSON-ready data; pure and deterministic.
+
+    ``policies`` are the pinned policy documents (one per programme assessed); the payload names
+    each by version and digest under ``policies``, and replay must pass the same documents.
+    """
     ordered = tuple(sorted(answers, key=lambda a: a.source))
-    findings = find_all(Facts(request.household, ordered), policy)
+    facts = Facts(request.household, ordered)
+    excluded = policies[0].excluded(request.as_of) if policies else {}
+    policy = dataclasses.replace(policy, income_exclusions=tuple(sorted(excluded.items())))
+    findings = find_all(facts, policy)
+    alerts = sorted({f.code for f in findings if f.severity is Severity.ALERT})
+    assessment = assess(facts, policies, request.as_of, policy, alerts)
+    findings += assessment_findings(assessment, ordered)
     req = request_to_dict(request)
     return {
         "schema": SCHEMA,
@@ -93,6 +110,8 @@ def build_report(
         "findings": [_finding(f) for f in findings],
         "complete": all(a.status in (AnswerStatus.OK, AnswerStatus.NOT_FOUND) for a in ordered),
         "policy_version": policy.version,
+        "policies": assessment.pins(),
+        "assessment": assessment.to_dict(),
         "code_version": code_version,
     }
 

@@ -16,7 +16,13 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from gateway.api._proto.hedui.v1 import verification_pb2, verification_pb2_grpc
+from gateway.api._proto.hedui.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
+    verification_pb2,
+    verification_pb2_grpc,
+)
+from gateway.api.audit import audit_servicer
 from gateway.api.errors import ErrorInterceptor
 from gateway.api.verification import VerificationServicer
 from gateway.app import Gateway
@@ -27,11 +33,14 @@ log = structlog.get_logger(__name__)
 
 SERVICE_NAMES = (
     verification_pb2.DESCRIPTOR.services_by_name["VerificationService"].full_name,
+    audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
 )
 
 
 class RunningServer:
-    def __init__(self, server: grpc.aio.Server, port: int, health: health.aio.HealthServicer) -> None:
+    def __init__(
+        self, server: grpc.aio.Server, port: int, health: health.aio.HealthServicer
+    ) -> None:
         self.server = server
         self.port = port
         self.health = health
@@ -52,15 +61,24 @@ async def start_server(gateway: Gateway, listen: str) -> RunningServer:
     limit = gateway.settings.max_message_bytes
     server = grpc.aio.server(
         interceptors=[ErrorInterceptor()],
-        options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit)],
+        options=[
+            ("grpc.max_receive_message_length", limit),
+            ("grpc.max_send_message_length", limit),
+        ],
     )
     settings = gateway.settings
     verification_pb2_grpc.add_VerificationServiceServicer_to_server(
-        VerificationServicer(gateway.pipeline, settings.default_deadline_s, settings.max_deadline_s), server
+        VerificationServicer(
+            gateway.pipeline, settings.default_deadline_s, settings.max_deadline_s
+        ),
+        server,
     )
+    audit_pb2_grpc.add_AuditServiceServicer_to_server(audit_servicer(gateway), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    reflection.enable_server_reflection(
+        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
     port = server.add_insecure_port(listen)
     await server.start()
     for name in ("", *SERVICE_NAMES):
@@ -70,7 +88,9 @@ async def start_server(gateway: Gateway, listen: str) -> RunningServer:
 
 
 @contextlib.asynccontextmanager
-async def running_server(gateway: Gateway, listen: str = "127.0.0.1:0") -> AsyncIterator[RunningServer]:
+async def running_server(
+    gateway: Gateway, listen: str = "127.0.0.1:0"
+) -> AsyncIterator[RunningServer]:
     """A started server, stopped gracefully on exit (tests use port 0)."""
     running = await start_server(gateway, listen)
     try:

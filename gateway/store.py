@@ -186,6 +186,8 @@ async def _insert_answers(
             "fetched_at": a.fetched_at,
             "latency_us": a.latency_us,
             "attempts": a.attempts,
+            "circuit_open": a.circuit_open,
+            "throttled": a.throttled,
             "raw": a.raw,
             "raw_digest": a.raw_digest,
             "leaf_index": first_leaf + i,

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from datetime import date
 
 from gateway import idnumber, regions
+from gateway.authorization import authorization_scope
 from gateway.domain import Authorization, Household, Member, VerificationRequest
 from gateway.errors import FieldViolation, InvalidArgument
 
@@ -115,6 +116,7 @@ def check_authorization(req: VerificationRequest, today: date) -> Iterator[Field
         yield FieldViolation("authorization.purposes", "must name at least one purpose")
     elif req.purpose not in auth.purposes:
         yield FieldViolation("authorization.purposes", f"does not cover purpose {req.purpose}")
+    yield from authorization_scope(req, today)
 
 
 RULES: tuple[Rule, ...] = (check_request_id, check_household, check_authorization, check_as_of)
@@ -123,6 +125,12 @@ RULES: tuple[Rule, ...] = (check_request_id, check_household, check_authorizatio
 def _check_auth_dates(auth: Authorization, today: date) -> Iterator[FieldViolation]:
     if auth.signed_on > today:
         yield FieldViolation("authorization.signed_on", "is in the future")
+    if auth.expires_on is None:
+        if not auth.while_assisted:
+            yield FieldViolation(
+                "authorization.expires_on", "is required unless while_assisted is set"
+            )
+        return
     if auth.expires_on < today:
         yield FieldViolation("authorization.expires_on", f"expired on {auth.expires_on}")
     if auth.expires_on <= auth.signed_on:

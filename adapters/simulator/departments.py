@@ -28,6 +28,8 @@ out; dates are ISO 8601. Each department names things its own way:
 * 银行 ``/bank/v1/deposits:inquire`` → ``{network, asOf, customers: [{idNo, found, accounts:
   [{bankName, accountNo, productType "活期"|"定期"|"理财", balance ("12345.67"), currency,
   balanceDate}]}]}``
+* 残联 ``/cdpf/v1/certificates:query`` (for the example plug-in, see :mod:`._disability`) →
+  ``{org, cxrq, data: [{sfzh, cjrz: [{czbh, cjlb, cjdj, fzrq, zt}]}]}``
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from typing import Any
 from adapters.records import (
     BankAccount,
     DeathRecord,
+    DisabilityRecord,
     HousingFundAccount,
     InsuranceRecord,
     PropertyRecord,
@@ -47,7 +50,7 @@ from adapters.records import (
     RegistrationRecord,
     VehicleRecord,
 )
-from adapters.simulator import _answers
+from adapters.simulator import _answers, _disability
 
 __all__ = ["DEPARTMENTS", "Department", "DepartmentRequest", "parse_request"]
 
@@ -182,6 +185,15 @@ DEPARTMENTS: dict[str, Department] = {
             ("network", "asOf", "customers"),
             _answers.bank,
             needs_authorization=True,
+        ),
+        # not a built-in source: serves the example plug-in (examples/hedui-disability-adapter)
+        Department(
+            "disability",
+            "/cdpf/v1/certificates:query",
+            "中国残疾人联合会",
+            DisabilityRecord,
+            ("org", "cxrq", "data"),
+            _disability.entry,
         ),
     )
 }

@@ -15,6 +15,7 @@ mode                      effect
 ``slow``                  ``extra_latency_ms`` more latency
 ``hang``                  never answers (until the client gives up or the simulator stops)
 ``http_500``              HTTP 500 with a JSON error
+``http_503``              HTTP 503 with a JSON error (a retryable 5xx)
 ``malformed_json``        HTTP 200 whose body is not JSON
 ``truncated_body``        HTTP 200 with the JSON cut in half (correct Content-Length)
 ``wrong_schema``          HTTP 200, valid JSON of another shape
@@ -48,6 +49,7 @@ class FaultMode(enum.StrEnum):
     WRONG_SCHEMA = "wrong_schema"
     STATUS_429 = "status_429"
     FLAPPING = "flapping"
+    HTTP_503 = "http_503"
 
 
 class Action(enum.StrEnum):
@@ -56,13 +58,14 @@ class Action(enum.StrEnum):
     ANSWER = "answer"
     HANG = "hang"
     HTTP_500 = "http_500"
+    HTTP_503 = "http_503"
     STATUS_429 = "status_429"
     MALFORMED_JSON = "malformed_json"
     TRUNCATED_BODY = "truncated_body"
     WRONG_SCHEMA = "wrong_schema"
 
 
-_PASS_THROUGH = {FaultMode.HANG, FaultMode.HTTP_500, FaultMode.STATUS_429}
+_PASS_THROUGH = {FaultMode.HANG, FaultMode.HTTP_500, FaultMode.HTTP_503, FaultMode.STATUS_429}
 _BODY_FAULTS = {FaultMode.MALFORMED_JSON, FaultMode.TRUNCATED_BODY, FaultMode.WRONG_SCHEMA}
 
 

@@ -24,6 +24,7 @@ from faker import Faker
 
 from adapters.records import Record, RegistrationRecord
 from adapters.simulator import casefiles
+from adapters.simulator._disability import certificates
 from adapters.simulator._facts import PersonFacts, dwelling, facts_for
 from adapters.simulator._regions import REGION_CODES, address_for, birth_date_for, make_id_number
 from adapters.simulator.casefiles import DeclaredMember, Discrepancy
@@ -197,7 +198,7 @@ def _person(facts: PersonFacts, sketch: _Sketch, household_number: str, category
         born,
         grade,
         ill,
-        (registration, *records),
+        (registration, *records, *certificates(id_number, grade, facts.reference)),
     )
 
 

@@ -171,13 +171,15 @@ class Simulator:
         return handle
 
     async def _fail(self, dept: Department, action: Action) -> web.Response:
-        """Hang, 500 or 429."""
+        """Hang, 500, 503 or 429."""
         if action is Action.HANG:
             await self._wait_closing(HANG_LIMIT_S)
             return _error(503, "UNAVAILABLE", "the simulator is shutting down")
         if action is Action.STATUS_429:
             retry = str(self.departments[dept.name].retry_after_s)
             return _error(429, "RATE_LIMITED", "too many requests", {"Retry-After": retry})
+        if action is Action.HTTP_503:
+            return _error(503, "UNAVAILABLE", f"{dept.title}: temporarily unavailable")
         return _error(500, "INTERNAL", f"{dept.title}: internal error")
 
     async def _answer(self, dept: Department, request: web.Request, action: Action) -> web.Response:

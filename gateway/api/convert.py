@@ -58,6 +58,7 @@ def _member(m: pb.Member) -> Member:
         declared_deposits_fen=m.declared_deposits_fen,
         declared_vehicles=m.declared_vehicles,
         declared_properties=m.declared_properties,
+        supporter=m.supporter,
     )
 
 
@@ -79,20 +80,39 @@ def request_from_proto(
         purpose=Purpose(purpose or "APPLICATION"),
         as_of=_date(msg.as_of, "as_of", out, today) if msg.as_of else today,
         requested_by=requested_by,
-        authorization=Authorization(
-            consent_ref=a.consent_ref,
-            signed_on=_date(a.signed_on, "authorization.signed_on", out, today),
-            expires_on=_date(a.expires_on, "authorization.expires_on", out, today),
-            purposes=purposes,
-        ),
+        authorization=_authorization(a, today, purposes, out),
         household=Household(
             region_code=h.region_code,
             address=h.address,
             category=Category(category or "APPLICANT"),
             members=tuple(_member(m) for m in h.members),
+            gradual_exit_since=(
+                _date(h.gradual_exit_since, "household.gradual_exit_since", out, today)
+                if h.gradual_exit_since
+                else None
+            ),
         ),
     )
     return request, out
+
+
+def _authorization(
+    a: pb.Authorization, today: date, purposes: frozenset[Purpose], out: list[FieldViolation]
+) -> Authorization:
+    """The 授权书; an empty ``expires_on`` is allowed when it is valid while assisted."""
+    open_ended = a.while_assisted and not a.expires_on
+    return Authorization(
+        consent_ref=a.consent_ref,
+        signed_on=_date(a.signed_on, "authorization.signed_on", out, today),
+        expires_on=None
+        if open_ended
+        else _date(a.expires_on, "authorization.expires_on", out, today),
+        purposes=purposes,
+        signed_by=tuple(s.strip().upper() for s in a.signed_by),
+        sources=frozenset(a.sources),
+        members_digest=a.members_digest,
+        while_assisted=a.while_assisted,
+    )
 
 
 def _purposes(values: Iterable[int], out: list[FieldViolation]) -> frozenset[Purpose]:
@@ -143,6 +163,10 @@ def _source(s: dict[str, Any]) -> pb.SourceResult:
         latency_us=s["latency_us"],
         raw_digest=s["raw_digest"],
         records=[_record(r) for r in s["records"]],
+        attempts=s["attempts"],
+        circuit_open=s.get("circuit_open", False),
+        throttled=s.get("throttled", False),
+        adapter_version=s["adapter_version"],
     )
 
 
@@ -152,6 +176,7 @@ def _finding(f: dict[str, Any]) -> pb.Finding:
         severity=pb.Severity.Value("SEVERITY_" + f["severity"]),
         subject_id=f["subject_id"],
         message=f["message"],
+        rule=f.get("rule", ""),
         evidence=[
             pb.Evidence(
                 source=e["source"],
@@ -170,7 +195,38 @@ def _household(h: dict[str, Any]) -> pb.Household:
         address=h["address"],
         category=pb.Category.Value("CATEGORY_" + h["category"]),
         members=[pb.Member(**m) for m in h["members"]],
+        gradual_exit_since=h.get("gradual_exit_since", ""),
     )
+
+
+def _report_authorization(a: dict[str, Any]) -> pb.Authorization:
+    return pb.Authorization(
+        consent_ref=a["consent_ref"],
+        signed_on=a["signed_on"],
+        expires_on=a["expires_on"],
+        purposes=[pb.Purpose.Value("PURPOSE_" + p) for p in a["purposes"]],
+        signed_by=a.get("signed_by", []),
+        sources=a.get("sources", []),
+        members_digest=a.get("members_digest", ""),
+        while_assisted=a.get("while_assisted", False),
+    )
+
+
+def _outcomes(assessment: dict[str, Any] | None) -> list[pb.ProgrammeOutcome]:
+    programmes = assessment["programmes"] if assessment else []
+    return [
+        pb.ProgrammeOutcome(
+            programme=o["programme"],
+            unit=o["unit"],
+            subject_id=o["subject_id"],
+            decision=o["decision"],
+            decided_by=o["decided_by"],
+            grace_start=o["grace"]["start"] if o["grace"] else "",
+            grace_end=o["grace"]["end"] if o["grace"] else "",
+        )
+        for p in programmes
+        for o in p["outcomes"]
+    ]
 
 
 def report_to_proto(report: dict[str, Any]) -> pb.Report:
@@ -188,4 +244,7 @@ def report_to_proto(report: dict[str, Any]) -> pb.Report:
         complete=report["complete"],
         policy_version=report["policy_version"],
         code_version=report["code_version"],
+        policies=[pb.PolicyPin(**pin) for pin in report.get("policies", [])],
+        outcomes=_outcomes(report.get("assessment")),
+        authorization=_report_authorization(report["authorization"]),
     )

@@ -34,7 +34,9 @@ def status_for(exc: GatewayError | AuditError) -> status_pb2.Status:
         detail.Pack(
             error_details_pb2.BadRequest(
                 field_violations=[
-                    error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+                    error_details_pb2.BadRequest.FieldViolation(
+                        field=v.field, description=v.description
+                    )
                     for v in exc.violations
                 ]
             )

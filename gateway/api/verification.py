@@ -44,12 +44,14 @@ def envelope_to_proto(sub: Submission) -> pb.DsseEnvelope:
 
 
 class VerificationServicer(pb_grpc.VerificationServiceServicer):
-    def __init__(self, pipeline: Pipeline, default_deadline_s: float, max_deadline_s: float) -> None:
+    def __init__(
+        self, pipeline: Pipeline, default_deadline_s: float, max_deadline_s: float
+    ) -> None:
         self.pipeline = pipeline
         self.default_deadline_s = default_deadline_s
         self.max_deadline_s = max_deadline_s
 
-    async def SubmitVerification(  # noqa: N802 (gRPC method name)
+    async def SubmitVerification(
         self, request: pb.SubmitVerificationRequest, context: grpc.aio.ServicerContext
     ) -> pb.SubmitVerificationResponse:
         today = self.pipeline.clock().date()
@@ -58,7 +60,9 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
             try:
                 validate_request(req, today)
             except InvalidArgument as exc:
-                violations += [v for v in exc.violations if v.field not in {x.field for x in violations}]
+                violations += [
+                    v for v in exc.violations if v.field not in {x.field for x in violations}
+                ]
             raise InvalidArgument(violations)
         sub = await self.pipeline.submit(req, self._timeout(context))
         return pb.SubmitVerificationResponse(
@@ -68,17 +72,21 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
             leaf_index=sub.leaf_index,
         )
 
-    async def GetReport(  # noqa: N802
+    async def GetReport(
         self, request: pb.GetReportRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetReportResponse:
         if not request.report_id or len(request.report_id) > 64:
-            raise InvalidArgument([FieldViolation("report_id", "is required (at most 64 characters)")])
+            raise InvalidArgument(
+                [FieldViolation("report_id", "is required (at most 64 characters)")]
+            )
         sub = await self.pipeline.get(request.report_id, caller_of(context))
         return pb.GetReportResponse(
-            report=convert.report_to_proto(sub.report), envelope=envelope_to_proto(sub), leaf_index=sub.leaf_index
+            report=convert.report_to_proto(sub.report),
+            envelope=envelope_to_proto(sub),
+            leaf_index=sub.leaf_index,
         )
 
-    async def ListReports(  # noqa: N802
+    async def ListReports(
         self, request: pb.ListReportsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListReportsResponse:
         flt, size, after = self._list_args(request)
@@ -87,7 +95,9 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
         token = _page_token(page[-1].created_at, page[-1].report_id) if more else ""
         return pb.ListReportsResponse(reports=[_summary(r) for r in page], next_page_token=token)
 
-    def _list_args(self, request: pb.ListReportsRequest) -> tuple[ReportFilter, int, tuple[datetime, str] | None]:
+    def _list_args(
+        self, request: pb.ListReportsRequest
+    ) -> tuple[ReportFilter, int, tuple[datetime, str] | None]:
         out: list[FieldViolation] = []
         size = request.page_size or 50
         if not 1 <= size <= 200:
@@ -97,21 +107,29 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
             out.append(FieldViolation("region_code", "must be a six-digit region code"))
         member = request.member_id_number.strip().upper()
         if member and len(member) != 18:
-            out.append(FieldViolation("member_id_number", "must be an 18-character resident ID number"))
+            out.append(
+                FieldViolation("member_id_number", "must be an 18-character resident ID number")
+            )
         after = _parse_page_token(request.page_token, out)
         if out:
             raise InvalidArgument(out)
         flt = ReportFilter(
             subject_digest=subject_digest(self.pipeline.salt, member) if member else "",
             region_prefix=_region_prefix(region) if region else "",
-            created_after=convert.to_datetime(request.created_after) if request.HasField("created_after") else None,
-            created_before=convert.to_datetime(request.created_before) if request.HasField("created_before") else None,
+            created_after=convert.to_datetime(request.created_after)
+            if request.HasField("created_after")
+            else None,
+            created_before=convert.to_datetime(request.created_before)
+            if request.HasField("created_before")
+            else None,
         )
         return flt, size, after
 
     def _timeout(self, context: grpc.aio.ServicerContext) -> float:
         remaining = context.time_remaining()
-        budget = min(remaining if remaining is not None else self.default_deadline_s, self.max_deadline_s)
+        budget = min(
+            remaining if remaining is not None else self.default_deadline_s, self.max_deadline_s
+        )
         return max(0.0, budget * DEADLINE_SHARE - DEADLINE_RESERVE_S)
 
 

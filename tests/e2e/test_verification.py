@@ -61,10 +61,10 @@ async def count(gateway: Gateway, table: Any) -> int:
 async def test_submit_returns_signed_report_from_all_seven_sources(
     client: Client, gateway: Gateway, cases: list[dict[str, Any]]
 ) -> None:
-    """A household is checked against all seven sources and the envelope verifies independently."""
+    """A household is checked by all seven built-in sources; its envelope verifies independently."""
     response = await client.submit(request_from_case(cases[0], today=today(), request_id="e2e-1"))
     report = response.report
-    assert {s.source for s in report.sources} == {
+    assert {s.source for s in report.sources} >= {
         "bank",
         "funeral",
         "housing_fund",

@@ -17,6 +17,7 @@ from gateway.domain import (
     Member,
     Purpose,
     VerificationRequest,
+    members_digest,
 )
 from gateway.errors import InvalidArgument
 from gateway.idnumber import check_digit
@@ -317,3 +318,76 @@ def test_any_text_in_string_fields_is_invalid_argument_or_fine(texts: list[str])
     else:
         found = ()
     assert all(v.field and v.description for v in found)
+
+
+# --- authorization (授权书) scope -------------------------------------------------------------
+
+
+def signed(req: VerificationRequest, **changes: Any) -> VerificationRequest:
+    """``req`` under a full authorization signed by every adult, for this exact household."""
+    ids = [m.id_number for m in req.household.members]
+    fields: dict[str, Any] = {
+        "signed_by": (APPLICANT_ID, SPOUSE_ID),
+        "sources": frozenset({"bank", "social_insurance"}),
+        "members_digest": members_digest(ids),
+        **changes,
+    }
+    auth = dataclasses.replace(req.authorization, **fields)
+    return dataclasses.replace(req, authorization=auth)
+
+
+def fields_of(req: VerificationRequest) -> dict[str, str]:
+    try:
+        validate_request(req, TODAY)
+    except InvalidArgument as exc:
+        return {v.field: v.description for v in exc.violations}
+    return {}
+
+
+def test_full_authorization_is_valid_and_minor_is_covered_by_a_guardian() -> None:
+    """Both adults signed; the child (born 2010) is covered by their signatures."""
+    assert fields_of(signed(request())) == {}
+
+
+def test_adult_who_did_not_sign_is_named() -> None:
+    """The spouse did not sign: a violation on that member."""
+    found = fields_of(signed(request(), signed_by=(APPLICANT_ID,)))
+    assert "has not signed" in found["household.members[1]"]
+
+
+def test_signer_must_be_listed() -> None:
+    """A signature by someone not in the household is refused."""
+    found = fields_of(signed(request(), signed_by=(APPLICANT_ID, SPOUSE_ID, "110101199001011234")))
+    assert "authorization.signed_by[2]" in found
+
+
+def test_changed_household_invalidates_the_authorization() -> None:
+    """Signed for two; now three are listed: the digest differs → sign again."""
+    req = signed(request())
+    auth = dataclasses.replace(
+        req.authorization, members_digest=members_digest([APPLICANT_ID, SPOUSE_ID])
+    )
+    found = fields_of(dataclasses.replace(req, authorization=auth))
+    assert "sign again" in found["authorization.members_digest"]
+
+
+def test_unknown_source_is_refused() -> None:
+    """A source category nobody knows is a violation."""
+    found = fields_of(signed(request(), sources=frozenset({"bank", "horoscope"})))
+    assert any(k.startswith("authorization.sources[") for k in found)
+
+
+def test_open_ended_authorization_needs_while_assisted() -> None:
+    """No end date is valid only while assistance lasts."""
+    assert "authorization.expires_on" in fields_of(signed(request(), expires_on=None))
+    assert fields_of(signed(request(), expires_on=None, while_assisted=True)) == {}
+
+
+def test_bank_needs_explicit_coverage() -> None:
+    """Without a source list the bank and business registration are not covered; named, they are."""
+    legacy = request().authorization
+    assert legacy.covers("social_insurance")
+    assert not legacy.covers("bank")
+    assert not legacy.covers("business_registration")
+    assert signed(request()).authorization.covers("bank")
+    assert not signed(request()).authorization.covers("vehicle")

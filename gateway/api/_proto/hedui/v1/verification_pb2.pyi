@@ -64,7 +64,7 @@ SEVERITY_WARNING: Severity
 SEVERITY_ALERT: Severity
 
 class Member(_message.Message):
-    __slots__ = ("id_number", "name", "relation", "disability_grade", "seriously_ill", "declared_monthly_income_fen", "declared_deposits_fen", "declared_vehicles", "declared_properties")
+    __slots__ = ("id_number", "name", "relation", "disability_grade", "seriously_ill", "declared_monthly_income_fen", "declared_deposits_fen", "declared_vehicles", "declared_properties", "supporter")
     ID_NUMBER_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     RELATION_FIELD_NUMBER: _ClassVar[int]
@@ -74,6 +74,7 @@ class Member(_message.Message):
     DECLARED_DEPOSITS_FEN_FIELD_NUMBER: _ClassVar[int]
     DECLARED_VEHICLES_FIELD_NUMBER: _ClassVar[int]
     DECLARED_PROPERTIES_FIELD_NUMBER: _ClassVar[int]
+    SUPPORTER_FIELD_NUMBER: _ClassVar[int]
     id_number: str
     name: str
     relation: str
@@ -83,31 +84,42 @@ class Member(_message.Message):
     declared_deposits_fen: int
     declared_vehicles: int
     declared_properties: int
-    def __init__(self, id_number: _Optional[str] = ..., name: _Optional[str] = ..., relation: _Optional[str] = ..., disability_grade: _Optional[int] = ..., seriously_ill: _Optional[bool] = ..., declared_monthly_income_fen: _Optional[int] = ..., declared_deposits_fen: _Optional[int] = ..., declared_vehicles: _Optional[int] = ..., declared_properties: _Optional[int] = ...) -> None: ...
+    supporter: bool
+    def __init__(self, id_number: _Optional[str] = ..., name: _Optional[str] = ..., relation: _Optional[str] = ..., disability_grade: _Optional[int] = ..., seriously_ill: _Optional[bool] = ..., declared_monthly_income_fen: _Optional[int] = ..., declared_deposits_fen: _Optional[int] = ..., declared_vehicles: _Optional[int] = ..., declared_properties: _Optional[int] = ..., supporter: _Optional[bool] = ...) -> None: ...
 
 class Household(_message.Message):
-    __slots__ = ("region_code", "address", "category", "members")
+    __slots__ = ("region_code", "address", "category", "members", "gradual_exit_since")
     REGION_CODE_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
     MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    GRADUAL_EXIT_SINCE_FIELD_NUMBER: _ClassVar[int]
     region_code: str
     address: str
     category: Category
     members: _containers.RepeatedCompositeFieldContainer[Member]
-    def __init__(self, region_code: _Optional[str] = ..., address: _Optional[str] = ..., category: _Optional[_Union[Category, str]] = ..., members: _Optional[_Iterable[_Union[Member, _Mapping]]] = ...) -> None: ...
+    gradual_exit_since: str
+    def __init__(self, region_code: _Optional[str] = ..., address: _Optional[str] = ..., category: _Optional[_Union[Category, str]] = ..., members: _Optional[_Iterable[_Union[Member, _Mapping]]] = ..., gradual_exit_since: _Optional[str] = ...) -> None: ...
 
 class Authorization(_message.Message):
-    __slots__ = ("consent_ref", "signed_on", "expires_on", "purposes")
+    __slots__ = ("consent_ref", "signed_on", "expires_on", "purposes", "signed_by", "sources", "members_digest", "while_assisted")
     CONSENT_REF_FIELD_NUMBER: _ClassVar[int]
     SIGNED_ON_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_ON_FIELD_NUMBER: _ClassVar[int]
     PURPOSES_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_BY_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
+    MEMBERS_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    WHILE_ASSISTED_FIELD_NUMBER: _ClassVar[int]
     consent_ref: str
     signed_on: str
     expires_on: str
     purposes: _containers.RepeatedScalarFieldContainer[Purpose]
-    def __init__(self, consent_ref: _Optional[str] = ..., signed_on: _Optional[str] = ..., expires_on: _Optional[str] = ..., purposes: _Optional[_Iterable[_Union[Purpose, str]]] = ...) -> None: ...
+    signed_by: _containers.RepeatedScalarFieldContainer[str]
+    sources: _containers.RepeatedScalarFieldContainer[str]
+    members_digest: str
+    while_assisted: bool
+    def __init__(self, consent_ref: _Optional[str] = ..., signed_on: _Optional[str] = ..., expires_on: _Optional[str] = ..., purposes: _Optional[_Iterable[_Union[Purpose, str]]] = ..., signed_by: _Optional[_Iterable[str]] = ..., sources: _Optional[_Iterable[str]] = ..., members_digest: _Optional[str] = ..., while_assisted: _Optional[bool] = ...) -> None: ...
 
 class SubmitVerificationRequest(_message.Message):
     __slots__ = ("request_id", "household", "authorization", "purpose", "as_of")
@@ -218,7 +230,7 @@ class DsseSignature(_message.Message):
     def __init__(self, keyid: _Optional[str] = ..., sig: _Optional[bytes] = ...) -> None: ...
 
 class Report(_message.Message):
-    __slots__ = ("report_id", "request_id", "created_at", "purpose", "as_of", "consent_ref", "household", "sources", "findings", "complete", "policy_version", "code_version")
+    __slots__ = ("report_id", "request_id", "created_at", "purpose", "as_of", "consent_ref", "household", "sources", "findings", "complete", "policy_version", "code_version", "policies", "outcomes", "authorization")
     REPORT_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -231,6 +243,9 @@ class Report(_message.Message):
     COMPLETE_FIELD_NUMBER: _ClassVar[int]
     POLICY_VERSION_FIELD_NUMBER: _ClassVar[int]
     CODE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    POLICIES_FIELD_NUMBER: _ClassVar[int]
+    OUTCOMES_FIELD_NUMBER: _ClassVar[int]
+    AUTHORIZATION_FIELD_NUMBER: _ClassVar[int]
     report_id: str
     request_id: str
     created_at: _timestamp_pb2.Timestamp
@@ -243,10 +258,43 @@ class Report(_message.Message):
     complete: bool
     policy_version: str
     code_version: str
-    def __init__(self, report_id: _Optional[str] = ..., request_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., purpose: _Optional[_Union[Purpose, str]] = ..., as_of: _Optional[str] = ..., consent_ref: _Optional[str] = ..., household: _Optional[_Union[Household, _Mapping]] = ..., sources: _Optional[_Iterable[_Union[SourceResult, _Mapping]]] = ..., findings: _Optional[_Iterable[_Union[Finding, _Mapping]]] = ..., complete: _Optional[bool] = ..., policy_version: _Optional[str] = ..., code_version: _Optional[str] = ...) -> None: ...
+    policies: _containers.RepeatedCompositeFieldContainer[PolicyPin]
+    outcomes: _containers.RepeatedCompositeFieldContainer[ProgrammeOutcome]
+    authorization: Authorization
+    def __init__(self, report_id: _Optional[str] = ..., request_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., purpose: _Optional[_Union[Purpose, str]] = ..., as_of: _Optional[str] = ..., consent_ref: _Optional[str] = ..., household: _Optional[_Union[Household, _Mapping]] = ..., sources: _Optional[_Iterable[_Union[SourceResult, _Mapping]]] = ..., findings: _Optional[_Iterable[_Union[Finding, _Mapping]]] = ..., complete: _Optional[bool] = ..., policy_version: _Optional[str] = ..., code_version: _Optional[str] = ..., policies: _Optional[_Iterable[_Union[PolicyPin, _Mapping]]] = ..., outcomes: _Optional[_Iterable[_Union[ProgrammeOutcome, _Mapping]]] = ..., authorization: _Optional[_Union[Authorization, _Mapping]] = ...) -> None: ...
+
+class PolicyPin(_message.Message):
+    __slots__ = ("region", "programme", "version", "digest")
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    PROGRAMME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    region: str
+    programme: str
+    version: str
+    digest: str
+    def __init__(self, region: _Optional[str] = ..., programme: _Optional[str] = ..., version: _Optional[str] = ..., digest: _Optional[str] = ...) -> None: ...
+
+class ProgrammeOutcome(_message.Message):
+    __slots__ = ("programme", "unit", "subject_id", "decision", "decided_by", "grace_start", "grace_end")
+    PROGRAMME_FIELD_NUMBER: _ClassVar[int]
+    UNIT_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_BY_FIELD_NUMBER: _ClassVar[int]
+    GRACE_START_FIELD_NUMBER: _ClassVar[int]
+    GRACE_END_FIELD_NUMBER: _ClassVar[int]
+    programme: str
+    unit: str
+    subject_id: str
+    decision: str
+    decided_by: _containers.RepeatedScalarFieldContainer[str]
+    grace_start: str
+    grace_end: str
+    def __init__(self, programme: _Optional[str] = ..., unit: _Optional[str] = ..., subject_id: _Optional[str] = ..., decision: _Optional[str] = ..., decided_by: _Optional[_Iterable[str]] = ..., grace_start: _Optional[str] = ..., grace_end: _Optional[str] = ...) -> None: ...
 
 class SourceResult(_message.Message):
-    __slots__ = ("source", "category", "department", "status", "error", "as_of", "fetched_at", "latency_us", "raw_digest", "records")
+    __slots__ = ("source", "category", "department", "status", "error", "as_of", "fetched_at", "latency_us", "raw_digest", "records", "attempts", "circuit_open", "throttled", "adapter_version")
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
     DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
@@ -257,6 +305,10 @@ class SourceResult(_message.Message):
     LATENCY_US_FIELD_NUMBER: _ClassVar[int]
     RAW_DIGEST_FIELD_NUMBER: _ClassVar[int]
     RECORDS_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    CIRCUIT_OPEN_FIELD_NUMBER: _ClassVar[int]
+    THROTTLED_FIELD_NUMBER: _ClassVar[int]
+    ADAPTER_VERSION_FIELD_NUMBER: _ClassVar[int]
     source: str
     category: str
     department: str
@@ -267,10 +319,14 @@ class SourceResult(_message.Message):
     latency_us: int
     raw_digest: str
     records: _containers.RepeatedCompositeFieldContainer[Record]
-    def __init__(self, source: _Optional[str] = ..., category: _Optional[str] = ..., department: _Optional[str] = ..., status: _Optional[_Union[SourceStatus, str]] = ..., error: _Optional[str] = ..., as_of: _Optional[str] = ..., fetched_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., latency_us: _Optional[int] = ..., raw_digest: _Optional[str] = ..., records: _Optional[_Iterable[_Union[Record, _Mapping]]] = ...) -> None: ...
+    attempts: int
+    circuit_open: bool
+    throttled: bool
+    adapter_version: str
+    def __init__(self, source: _Optional[str] = ..., category: _Optional[str] = ..., department: _Optional[str] = ..., status: _Optional[_Union[SourceStatus, str]] = ..., error: _Optional[str] = ..., as_of: _Optional[str] = ..., fetched_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., latency_us: _Optional[int] = ..., raw_digest: _Optional[str] = ..., records: _Optional[_Iterable[_Union[Record, _Mapping]]] = ..., attempts: _Optional[int] = ..., circuit_open: _Optional[bool] = ..., throttled: _Optional[bool] = ..., adapter_version: _Optional[str] = ...) -> None: ...
 
 class Record(_message.Message):
-    __slots__ = ("record_id", "subject_id", "registration", "insurance", "vehicle", "property", "death", "housing_fund", "bank_account")
+    __slots__ = ("record_id", "subject_id", "registration", "insurance", "vehicle", "property", "death", "housing_fund", "bank_account", "disability")
     RECORD_ID_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_ID_FIELD_NUMBER: _ClassVar[int]
     REGISTRATION_FIELD_NUMBER: _ClassVar[int]
@@ -280,6 +336,7 @@ class Record(_message.Message):
     DEATH_FIELD_NUMBER: _ClassVar[int]
     HOUSING_FUND_FIELD_NUMBER: _ClassVar[int]
     BANK_ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    DISABILITY_FIELD_NUMBER: _ClassVar[int]
     record_id: str
     subject_id: str
     registration: RegistrationRecord
@@ -289,7 +346,8 @@ class Record(_message.Message):
     death: DeathRecord
     housing_fund: HousingFundAccount
     bank_account: BankAccount
-    def __init__(self, record_id: _Optional[str] = ..., subject_id: _Optional[str] = ..., registration: _Optional[_Union[RegistrationRecord, _Mapping]] = ..., insurance: _Optional[_Union[InsuranceRecord, _Mapping]] = ..., vehicle: _Optional[_Union[VehicleRecord, _Mapping]] = ..., property: _Optional[_Union[PropertyRecord, _Mapping]] = ..., death: _Optional[_Union[DeathRecord, _Mapping]] = ..., housing_fund: _Optional[_Union[HousingFundAccount, _Mapping]] = ..., bank_account: _Optional[_Union[BankAccount, _Mapping]] = ...) -> None: ...
+    disability: DisabilityRecord
+    def __init__(self, record_id: _Optional[str] = ..., subject_id: _Optional[str] = ..., registration: _Optional[_Union[RegistrationRecord, _Mapping]] = ..., insurance: _Optional[_Union[InsuranceRecord, _Mapping]] = ..., vehicle: _Optional[_Union[VehicleRecord, _Mapping]] = ..., property: _Optional[_Union[PropertyRecord, _Mapping]] = ..., death: _Optional[_Union[DeathRecord, _Mapping]] = ..., housing_fund: _Optional[_Union[HousingFundAccount, _Mapping]] = ..., bank_account: _Optional[_Union[BankAccount, _Mapping]] = ..., disability: _Optional[_Union[DisabilityRecord, _Mapping]] = ...) -> None: ...
 
 class RegistrationRecord(_message.Message):
     __slots__ = ("name", "gender", "birth_date", "household_number", "relation_to_head", "region_code", "status")
@@ -393,19 +451,35 @@ class BankAccount(_message.Message):
     balance_date: str
     def __init__(self, bank: _Optional[str] = ..., account_type: _Optional[str] = ..., balance_fen: _Optional[int] = ..., balance_date: _Optional[str] = ...) -> None: ...
 
+class DisabilityRecord(_message.Message):
+    __slots__ = ("certificate_number", "disability_type", "grade", "issued_on", "status")
+    CERTIFICATE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    DISABILITY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    GRADE_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_ON_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    certificate_number: str
+    disability_type: str
+    grade: int
+    issued_on: str
+    status: str
+    def __init__(self, certificate_number: _Optional[str] = ..., disability_type: _Optional[str] = ..., grade: _Optional[int] = ..., issued_on: _Optional[str] = ..., status: _Optional[str] = ...) -> None: ...
+
 class Finding(_message.Message):
-    __slots__ = ("code", "severity", "subject_id", "message", "evidence")
+    __slots__ = ("code", "severity", "subject_id", "message", "evidence", "rule")
     CODE_FIELD_NUMBER: _ClassVar[int]
     SEVERITY_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_ID_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
     code: str
     severity: Severity
     subject_id: str
     message: str
     evidence: _containers.RepeatedCompositeFieldContainer[Evidence]
-    def __init__(self, code: _Optional[str] = ..., severity: _Optional[_Union[Severity, str]] = ..., subject_id: _Optional[str] = ..., message: _Optional[str] = ..., evidence: _Optional[_Iterable[_Union[Evidence, _Mapping]]] = ...) -> None: ...
+    rule: str
+    def __init__(self, code: _Optional[str] = ..., severity: _Optional[_Union[Severity, str]] = ..., subject_id: _Optional[str] = ..., message: _Optional[str] = ..., evidence: _Optional[_Iterable[_Union[Evidence, _Mapping]]] = ..., rule: _Optional[str] = ...) -> None: ...
 
 class Evidence(_message.Message):
     __slots__ = ("source", "record_ids", "fetched_at", "as_of")

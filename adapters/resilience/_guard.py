@@ -1,0 +1,191 @@
+"""The resilient adapter: any :class:`~adapters.base.Adapter` behind timeouts, retries, a circuit
+breaker, a bulkhead, a rate limit and a daily quota — all inside the request's deadline.
+
+:meth:`ResilientAdapter.call` never raises an :class:`~adapters.base.AdapterError`: it returns an
+:class:`Outcome` saying what happened (answer or error, attempts, circuit open, throttled), which
+the gateway puts in the report. :meth:`ResilientAdapter.fetch` keeps the plain Adapter contract.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import random
+
+from adapters.base import (
+    Adapter,
+    AdapterError,
+    MalformedAnswer,
+    RawAnswer,
+    SourceDenied,
+    SourceNotFound,
+    SourceQuery,
+    SourceThrottled,
+    SourceTimeout,
+)
+from adapters.records import Record
+from adapters.resilience._breaker import CircuitBreaker, CircuitState
+from adapters.resilience._clock import Clock, SystemClock
+from adapters.resilience._errors import BulkheadFull, CircuitOpen, QuotaExhausted, RateLimited
+from adapters.resilience._limits import Bulkhead, DailyQuota, TokenBucket
+from adapters.resilience._policy import ResiliencePolicy
+from adapters.resilience._retry import retrying
+from adapters.resilience._stats import SourceStats
+
+__all__ = ["Outcome", "ResilientAdapter"]
+
+_ANSWERED = (SourceNotFound, SourceDenied)  # the department is up: these count as successes
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    """One guarded call: the answer (``raw``, decoded ``records``) or the ``error``, and how."""
+
+    raw: RawAnswer | None = None
+    records: tuple[Record, ...] = ()
+    error: AdapterError | None = None
+    attempts: int = 0  # calls that reached the department
+    circuit_open: bool = False  # answered by the open circuit, the department not called
+    throttled: bool = False  # a 429 from the department, or our rate limit / quota refused
+
+
+@dataclasses.dataclass(slots=True)
+class _Tally:
+    attempts: int = 0
+    throttled: bool = False
+
+
+class ResilientAdapter:
+    """Wraps ``inner``; shares its name, category and department, so it *is* an Adapter."""
+
+    def __init__(
+        self,
+        inner: Adapter,
+        policy: ResiliencePolicy | None = None,
+        *,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.inner = inner
+        self.name, self.category, self.department = inner.name, inner.category, inner.department
+        self.policy = policy = policy or ResiliencePolicy()
+        self.clock = clock = clock or SystemClock()
+        self._rng = rng or random.Random()
+        self.breaker = CircuitBreaker(
+            clock,
+            failure_threshold=policy.failure_threshold,
+            reset_timeout_s=policy.reset_timeout_s,
+            half_open_max_calls=policy.half_open_max_calls,
+        )
+        self.bulkhead = Bulkhead(policy.max_concurrency)
+        self.rate = (
+            TokenBucket(clock, policy.rate_per_s, policy.burst) if policy.rate_per_s else None
+        )
+        self.quota = (
+            DailyQuota(clock, policy.daily_quota, policy.quota_utc_offset_h)
+            if policy.daily_quota
+            else None
+        )
+        self.stats = SourceStats()
+
+    @property
+    def circuit_state(self) -> CircuitState:
+        """The breaker's state now."""
+        return self.breaker.state
+
+    @property
+    def quota_left(self) -> int | None:
+        """Calls left today, or None without a quota."""
+        return self.quota.left if self.quota else None
+
+    async def fetch(self, query: SourceQuery) -> RawAnswer:
+        """The Adapter contract: the answer with its attempt count, or the final error."""
+        outcome = await self.call(query)
+        if outcome.error is not None:
+            raise outcome.error
+        assert outcome.raw is not None
+        return dataclasses.replace(outcome.raw, attempts=outcome.attempts)
+
+    def decode(self, raw: bytes) -> tuple[Record, ...]:
+        """The inner adapter's decode (pure)."""
+        return self.inner.decode(raw)
+
+    async def aclose(self) -> None:
+        """Close the inner adapter."""
+        await self.inner.aclose()
+
+    async def call(self, query: SourceQuery) -> Outcome:
+        """Ask the department under every protection; never raises an AdapterError."""
+        started = self.clock.monotonic()
+        if not self.breaker.allow():
+            what = f"{self.department}: circuit open after repeated failures, not called"
+            return Outcome(error=CircuitOpen(what), circuit_open=True)
+        tally = _Tally()
+        deadline = started + query.timeout_s
+        try:
+            async with self.bulkhead.slot(query.timeout_s) as got:
+                if not got:
+                    raise BulkheadFull(f"{self.department}: no free slot within the time left")
+                outcome = await self._attempts(query, deadline, tally)
+        except AdapterError as exc:
+            outcome = Outcome(error=exc, attempts=tally.attempts, throttled=tally.throttled)
+        self._record(outcome, started)
+        return outcome
+
+    async def _attempts(self, query: SourceQuery, deadline: float, tally: _Tally) -> Outcome:
+        """The retry loop (tenacity); the last error escapes when it gives up."""
+        loop = retrying(self.policy, self.clock, deadline, self.breaker, self._rng)
+        async for attempt in loop:
+            with attempt:
+                return await self._once(query, deadline, tally)
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    async def _once(self, query: SourceQuery, deadline: float, tally: _Tally) -> Outcome:
+        """One attempt: admission (rate, quota), the call under its timeout, the decode."""
+        await self._admit(deadline, tally)
+        budget = max(0.0, min(self.policy.attempt_timeout_s, deadline - self.clock.monotonic()))
+        tally.attempts += 1
+        raw = await self._fetch(dataclasses.replace(query, timeout_s=budget), tally)
+        try:
+            records = self.inner.decode(raw.body)
+        except MalformedAnswer as exc:
+            self.breaker.record_failure()
+            return Outcome(raw=raw, error=exc, attempts=tally.attempts, throttled=tally.throttled)
+        self.breaker.record_success()
+        return Outcome(raw=raw, records=records, attempts=tally.attempts, throttled=tally.throttled)
+
+    async def _fetch(self, query: SourceQuery, tally: _Tally) -> RawAnswer:
+        """The inner fetch under the attempt timeout; tells the breaker about failures."""
+        try:
+            async with asyncio.timeout(query.timeout_s):
+                return await self.inner.fetch(query)
+        except TimeoutError as exc:
+            self.breaker.record_failure()
+            raise SourceTimeout(
+                f"{self.department}: no answer within {query.timeout_s:.3f}s"
+            ) from exc
+        except SourceThrottled:
+            tally.throttled = True
+            self.breaker.record_success()  # alive, only busy: Retry-After is the back-pressure
+            raise
+        except _ANSWERED:
+            self.breaker.record_success()
+            raise
+        except BaseException:  # AdapterError, a plug-in bug, or the request being cancelled
+            self.breaker.record_failure()
+            raise
+
+    async def _admit(self, deadline: float, tally: _Tally) -> None:
+        """Take a rate-limit token (waiting if that fits) and a unit of today's quota."""
+        left = deadline - self.clock.monotonic()
+        if self.rate is not None and not await self.rate.acquire(left):
+            tally.throttled = True
+            raise RateLimited(f"{self.department}: rate limit {self.rate.rate_per_s}/s, no slot")
+        if self.quota is not None and not self.quota.take():
+            tally.throttled = True
+            raise QuotaExhausted(f"{self.department}: daily quota of {self.quota.limit} used up")
+
+    def _record(self, outcome: Outcome, started: float) -> None:
+        latency_us = int((self.clock.monotonic() - started) * 1_000_000)
+        failed = outcome.error is not None and not isinstance(outcome.error, _ANSWERED)
+        self.stats.record(latency_us, not failed)
