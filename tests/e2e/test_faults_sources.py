@@ -268,3 +268,17 @@ async def test_resilience_facts_are_stored_and_replay_to_the_same_bytes(
     adapters = {item.adapter.name: item.adapter for item in fault_gateway.adapters}
     result = await replay_stored(fault_gateway.pipeline.store, response.report.report_id, adapters)
     assert result.differences == ()
+
+
+@pytest.mark.asyncio
+async def test_report_lists_the_plugin_with_its_distribution_and_version(
+    fault_client: Client, cases: list[dict[str, Any]]
+) -> None:
+    """The 残联 plug-in, found through its entry point, answers and is named with its version."""
+    response = await submit(fault_client, cases[0], "plugin-1")
+    entry = payload_source(response, "disability")
+    assert entry["adapter_version"] == "hedui-disability-adapter 0.1.0"
+    assert source(response, "disability").adapter_version == entry["adapter_version"]
+    assert entry["category"] == "disability"
+    assert entry["status"] in ("OK", "NOT_FOUND")
+    assert (entry["attempts"], entry["circuit_open"], entry["throttled"]) == (1, False, False)
