@@ -63,16 +63,24 @@ def sim(
     latency_ms: Annotated[
         float, typer.Option(help="latency added to every department answer")
     ] = 0.0,
+    regions: Annotated[
+        str, typer.Option(help="comma-separated region-code prefixes, e.g. 61,64; empty = all")
+    ] = "",
 ) -> None:
-    """Serve the seven departments' HTTP APIs over a synthetic population (the fake world)."""
+    """Serve the departments' HTTP APIs over a synthetic population (the fake world)."""
+    from adapters.simulator import DepartmentSettings, SimulatorSettings
     from adapters.simulator import serve as serve_sim
 
+    settings = SimulatorSettings(
+        default=DepartmentSettings((latency_ms, latency_ms)),
+        regions=tuple(p.strip() for p in regions.split(",") if p.strip()),
+    )
     serve_sim(
         host=host,
         port=port,
         seed=seed,
         households=households,
-        latency_ms=latency_ms,
+        settings=settings,
         on_ready=lambda sim: typer.echo(f"department simulator listening on {sim.base_url}"),
     )
 

@@ -19,7 +19,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from adapters.simulator import run_simulator
+from adapters.simulator import SimulatorSettings, run_simulator
 from audit import dsse
 from audit.keys import load_public_pem
 from gateway.api._proto.hedui.v1 import verification_pb2 as pb
@@ -29,7 +29,9 @@ from gateway.config import load_settings
 from gateway.logging import configure_logging
 from gateway.server import running_server
 
-__all__ = ["run_demo"]
+__all__ = ["DEMO_REGIONS", "run_demo"]
+
+DEMO_REGIONS = ("61", "64")
 
 
 async def run_demo(households: int, workdir: Path) -> int:
@@ -37,10 +39,12 @@ async def run_demo(households: int, workdir: Path) -> int:
     console = Console(width=max(Console().width, 150))
     configure_logging(json=False, level="WARNING")
     await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
+    # Shaanxi and Ningxia: the regions with shipped policy files, so assessments have a rule set.
+    world = SimulatorSettings(regions=DEMO_REGIONS)
     async with run_simulator(
-        host="127.0.0.1", port=0, seed=7, households=max(households, 50)
+        host="127.0.0.1", port=0, seed=7, households=max(households, 50), settings=world
     ) as sim:
-        console.print(f"[bold]department simulator[/] at {sim.base_url} (seed 7)")
+        console.print(f"[bold]department simulator[/] at {sim.base_url} (seed 7, regions 61/64)")
         settings = load_settings(
             database_url=f"sqlite:///{workdir / 'hedui.db'}",
             key_dir=workdir / "keys",
@@ -80,14 +84,8 @@ async def _submit_all(
         responses = await asyncio.gather(*(client.submit(r, timeout=15) for r in requests))
         again = await client.submit(requests[0], timeout=15)
     table = Table(title="hedui demo: household verifications")
-    for column in (
-        "household",
-        "category",
-        "sources answered",
-        "findings",
-        "report id",
-        "signature",
-    ):
+    columns = ("household", "category", "sources", "advisory outcome", "findings", "report", "sig")
+    for column in columns:
         table.add_column(column)
     verified = 0
     for case, response in zip(cases, responses, strict=True):
@@ -123,6 +121,12 @@ def _verified(response: pb.SubmitVerificationResponse, keys: dict[str, Any]) -> 
 _ANSWERED = (pb.SOURCE_STATUS_OK, pb.SOURCE_STATUS_NOT_FOUND)
 
 
+def _outcomes(report: pb.Report) -> str:
+    """``dibao: ELIGIBLE`` per programme (household-level outcomes; advisory)."""
+    lines = [f"{o.programme}: {o.decision}" for o in report.outcomes if o.unit != "single_person"]
+    return "\n".join(lines) or "—"
+
+
 def _row(
     case: dict[str, Any], response: pb.SubmitVerificationResponse, ok: bool
 ) -> tuple[str, ...]:
@@ -135,7 +139,8 @@ def _row(
         f"{report.household.region_code} {head.name[:1]}** ({size} people)",
         pb.Category.Name(report.household.category).removeprefix("CATEGORY_"),
         f"{answered}/{len(report.sources)}" + ("" if report.complete else " (incomplete)"),
-        ", ".join(codes) or "—",
+        _outcomes(report),
+        "\n".join(codes) or "—",
         report.report_id[:8],
         "✓" if ok else "✗",
     )

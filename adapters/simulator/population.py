@@ -112,20 +112,37 @@ def build_population(
     *,
     reference_date: date = DEFAULT_REFERENCE_DATE,
     discrepancy_rate: float = 0.25,
+    regions: tuple[str, ...] = (),
 ) -> Population:
-    """Generate ``households`` households deterministically from ``seed``."""
+    """Generate ``households`` households deterministically from ``seed``.
+
+    ``regions`` restricts households to region codes starting with one of the given prefixes
+    (e.g. ``("61", "64")`` for Shaanxi and Ningxia); empty means all of China.
+    """
     fake = Faker("zh_CN")
+    codes = _region_codes(regions)
     built = tuple(
-        _household(fake, seed, i, reference_date, discrepancy_rate) for i in range(households)
+        _household(fake, seed, i, reference_date, discrepancy_rate, codes)
+        for i in range(households)
     )
     return Population(seed, reference_date, built)
 
 
-def _household(fake: Faker, seed: int, index: int, reference: date, rate: float) -> Household:
+def _region_codes(prefixes: tuple[str, ...]) -> tuple[str, ...]:
+    """The county codes under ``prefixes`` (all when empty); ValueError when none match."""
+    codes = tuple(c for c in REGION_CODES if not prefixes or c.startswith(prefixes))
+    if not codes:
+        raise ValueError(f"no region code starts with any of {prefixes}")
+    return codes
+
+
+def _household(
+    fake: Faker, seed: int, index: int, reference: date, rate: float, codes: tuple[str, ...]
+) -> Household:
     """Household ``index``: its own RNG stream, so it does not depend on the others."""
     fake.seed_instance(f"hedui-sim:{seed}:{index}")
     rng: random.Random = fake.random
-    region = rng.choice(REGION_CODES)
+    region = rng.choice(codes)
     category = rng.choices(_CATEGORIES, _CATEGORY_WEIGHTS)[0]
     number = f"{rng.randrange(10**9):09d}"
     facts = PersonFacts(rng, fake, region, reference)

@@ -43,6 +43,7 @@ class SimulatorSettings:
     departments: Mapping[str, DepartmentSettings] = dataclasses.field(default_factory=dict)
     reference_date: date = DEFAULT_REFERENCE_DATE
     discrepancy_rate: float = 0.25
+    regions: tuple[str, ...] = ()  # region-code prefixes of the population; empty = all China
 
 
 def _error(
@@ -239,6 +240,7 @@ async def run_simulator(
         households,
         reference_date=settings.reference_date,
         discrepancy_rate=settings.discrepancy_rate,
+        regions=settings.regions,
     )
     sim = Simulator(population, settings)
     runner = web.AppRunner(
