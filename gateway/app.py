@@ -22,8 +22,12 @@ from audit.note import NoteSigner
 from audit.sql import SqlStorage
 from gateway import migrate
 from gateway.config import Settings
+from gateway.config_audit import record_config_changes
+from gateway.config_view import adapter_digests
 from gateway.db import create_engine
+from gateway.fanout import observe_answers
 from gateway.keyring import KeyRing
+from gateway.metrics import Metrics, MetricsEndpoint
 from gateway.pipeline import Pipeline
 from gateway.policy import PolicyLibrary
 from gateway.registry import LoadedAdapter
@@ -63,6 +67,11 @@ class Gateway:
         self.pipeline = pipeline
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
+        self.metrics = Metrics()
+        self.metrics.watch_sources(self.adapters)
+        for item in self.adapters:
+            observe_answers(item.adapter, self.metrics.observe_answer)
+        self.metrics_endpoint = MetricsEndpoint(self.metrics)
         self.integrator = Integrator(
             store=audit_log,
             signer=NoteSigner(settings.log_origin, keys.private_key("checkpoint")),
@@ -95,6 +104,7 @@ class Gateway:
             versions={item.adapter.name: item.version_label for item in loaded},
         )
         await _record_new_keys(audit_log, keys)
+        await record_config_changes(engine, audit_log, adapter_digests(settings, loaded), clock)
         log.info(
             "gateway_opened",
             database=engine.url.render_as_string(),
@@ -109,6 +119,22 @@ class Gateway:
             log.warning("resumed_pending_requests", count=resumed)
         loop = self.integrator.run_periodically(self.settings.checkpoint_interval_s, self._stop)
         self._tasks.append(asyncio.create_task(loop))
+        await self.start_metrics()
+
+    async def start_metrics(self) -> None:
+        """Serve Prometheus metrics on ``metrics_listen`` ("": not at all).
+
+        A port already taken is logged, not fatal: verification matters more than metrics.
+        """
+        listen = self.settings.metrics_listen
+        if not listen:
+            return
+        try:
+            port = await self.metrics_endpoint.start(listen)
+        except OSError as exc:
+            log.error("metrics_listen_failed", listen=listen, error=str(exc))
+            return
+        log.info("metrics_listening", listen=listen, port=port)
 
     async def close(self) -> None:
         """Stop background work (one last checkpoint), close adapters, dispose of the engine."""
@@ -118,6 +144,7 @@ class Gateway:
                 await task
         with contextlib.suppress(Exception):
             await self.integrator.run_once()
+        await self.metrics_endpoint.stop()
         for item in self.adapters:
             await item.adapter.aclose()
         await self.engine.dispose()

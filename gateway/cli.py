@@ -11,7 +11,9 @@ from typing import Annotated
 
 import typer
 
+from gateway.cli_adapters import adapters_app
 from gateway.cli_audit import audit_app, report_app
+from gateway.cli_config import ConfigError, checked_settings, config_app
 from gateway.cli_keys import keys_rotate
 from gateway.config import load_settings
 from gateway.policy._cli import policy_app
@@ -26,6 +28,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(policy_app, name="policy")
 app.add_typer(report_app, name="report")
 app.add_typer(audit_app, name="audit")
+app.add_typer(adapters_app, name="adapters")
+app.add_typer(config_app, name="config")
 keys_app.command("rotate")(keys_rotate)
 
 
@@ -40,7 +44,11 @@ def serve(
     from gateway.logging import configure_logging
     from gateway.server import run_forever
 
-    settings = load_settings(**({"listen": listen} if listen else {}))
+    try:
+        settings = checked_settings(**({"listen": listen} if listen else {}))
+    except ConfigError as exc:  # FILE: key: reason, one a line
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
     configure_logging(json=settings.log_json, level=settings.log_level)
 
     async def run() -> None:

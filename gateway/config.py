@@ -18,6 +18,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from adapters.declarative import DeclarativeSpec
 from adapters.resilience import ResiliencePolicy
 
 __all__ = ["AdapterSettings", "ResilienceSettings", "Settings", "load_settings"]
@@ -54,6 +55,7 @@ class AdapterSettings(BaseModel):
     base_url: str = ""  # empty: ``sources_base_url``
     options: dict[str, Any] = Field(default_factory=dict)
     resilience: ResilienceSettings = Field(default_factory=lambda: ResilienceSettings())
+    probe_id_number: str = ""  # the subject `hedui adapters check` asks about ("": nobody)
 
 
 class Settings(BaseSettings):
@@ -73,10 +75,12 @@ class Settings(BaseSettings):
     sources_base_url: str = "http://127.0.0.1:8700"  # the department simulator by default
     adapters: dict[str, AdapterSettings] = Field(default_factory=dict)
     adapter_allowlist: list[str] = Field(default_factory=list)  # empty: every installed adapter
+    sources: dict[str, DeclarativeSpec] = Field(default_factory=dict)  # declarative, no Python
     log_origin: str = "hedui.example/log"  # the checkpoint origin line
     checkpoint_interval_s: float = 1.0
     max_message_bytes: int = 4 * 1024 * 1024
     policy_dir: Path | None = None  # policy files (TOML); None: the shipped examples
+    metrics_listen: str = "127.0.0.1:9464"  # Prometheus endpoint host:port; "": none
 
     @classmethod
     def settings_customise_sources(

@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import hashlib
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
@@ -20,11 +21,28 @@ from adapters.base import Adapter, AdapterError, AnswerStatus, SourceQuery, Sour
 from adapters.records import Record
 from adapters.resilience import Outcome, ResilientAdapter
 
-__all__ = ["Answer", "decode_answer", "fan_out", "raw_digest"]
+__all__ = ["Answer", "decode_answer", "fan_out", "observe_answers", "raw_digest"]
 
 log = structlog.get_logger(__name__)
 
 GUARD_GRACE_S = 0.1  # a guarded source ends by the deadline itself; this only catches a bug
+
+# The metrics hook: adapter → who wants to see its answers (weak, so a closed gateway's go away).
+_observers: weakref.WeakKeyDictionary[Adapter, Callable[[Answer], None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def observe_answers(adapter: Adapter, observer: Callable[[Answer], None]) -> None:
+    """Call ``observer`` with every :class:`Answer` ``adapter`` gives in a fan-out (metrics)."""
+    _observers[adapter] = observer
+
+
+def _observer_of(adapter: Adapter) -> Callable[[Answer], None] | None:
+    try:
+        return _observers.get(adapter)
+    except TypeError:  # not weakly referable or not hashable: nobody can observe it
+        return None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,7 +84,11 @@ async def fan_out(
     """Query all ``adapters`` concurrently; every one yields an :class:`Answer` by the deadline."""
     versions = versions or {}
     tasks = [_ask(a, query, clock, versions.get(a.name, "")) for a in adapters]
-    return list(await asyncio.gather(*tasks))
+    answers = list(await asyncio.gather(*tasks))
+    for adapter, answer in zip(adapters, answers, strict=True):
+        if (observer := _observer_of(adapter)) is not None:
+            observer(answer)
+    return answers
 
 
 async def _ask(

@@ -14,6 +14,7 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from adapters.base import Adapter, AdapterConfig, SourceCategory
+from adapters.declarative import build_source, spec_digest
 from gateway.config import Settings
 
 __all__ = [
@@ -36,6 +37,7 @@ class LoadedAdapter:
     adapter: Adapter
     distribution: str
     version: str
+    kind: str = "plugin"  # "plugin" (entry point) | "declarative" ([sources.<name>])
 
     @property
     def version_label(self) -> str:
@@ -80,7 +82,22 @@ def load_adapters(
         if item.adapter.name in loaded:
             raise RegistryError(f"adapter name {item.adapter.name!r} is used twice ({ep.value})")
         loaded[item.adapter.name] = item
+    for name in sorted(settings.sources):
+        if settings.adapter(name).enabled:
+            loaded[name] = _load_declarative(name, settings, {ep.name for ep in found} | {*loaded})
     return list(loaded.values())
+
+
+def _load_declarative(name: str, settings: Settings, taken: set[str]) -> LoadedAdapter:
+    """The source ``[sources.<name>]`` describes (the allowlist is for plug-ins only)."""
+    if name in taken:
+        raise RegistryError(f"sources.{name}: the name is taken by an installed adapter plug-in")
+    spec = settings.sources[name]
+    try:
+        adapter = build_source(name, spec, settings.adapter(name).base_url)
+    except Exception as exc:
+        raise RegistryError(f"sources.{name}: cannot be built: {exc}") from exc
+    return LoadedAdapter(adapter, "config", spec_digest(spec), kind="declarative")
 
 
 def _load_one(ep: EntryPoint, settings: Settings) -> LoadedAdapter:

@@ -17,13 +17,18 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from gateway.api._proto.hedui.v1 import (
+    admin_pb2,
+    admin_pb2_grpc,
     audit_pb2,
     audit_pb2_grpc,
     verification_pb2,
     verification_pb2_grpc,
 )
+from gateway.api.admin import AdminServicer
 from gateway.api.audit import audit_servicer
 from gateway.api.errors import ErrorInterceptor
+from gateway.api.rpc_metrics import RpcMetricsInterceptor
+from gateway.api.source_health import SourceHealth
 from gateway.api.verification import VerificationServicer
 from gateway.app import Gateway
 
@@ -34,16 +39,22 @@ log = structlog.get_logger(__name__)
 SERVICE_NAMES = (
     verification_pb2.DESCRIPTOR.services_by_name["VerificationService"].full_name,
     audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
+    admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
 )
 
 
 class RunningServer:
     def __init__(
-        self, server: grpc.aio.Server, port: int, health: health.aio.HealthServicer
+        self,
+        server: grpc.aio.Server,
+        port: int,
+        health: health.aio.HealthServicer,
+        sources: SourceHealth | None = None,
     ) -> None:
         self.server = server
         self.port = port
         self.health = health
+        self.sources = sources  # hedui.source.<name> health, following each circuit
 
     @property
     def target(self) -> str:
@@ -53,6 +64,8 @@ class RunningServer:
         """NOT_SERVING first, then a graceful stop."""
         for name in ("", *SERVICE_NAMES):
             await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+        if self.sources is not None:
+            await self.sources.close()
         await self.server.stop(grace)
 
 
@@ -60,7 +73,7 @@ async def start_server(gateway: Gateway, listen: str) -> RunningServer:
     """Build and start the server on ``listen`` (``host:0`` picks a free port)."""
     limit = gateway.settings.max_message_bytes
     server = grpc.aio.server(
-        interceptors=[ErrorInterceptor()],
+        interceptors=[RpcMetricsInterceptor(gateway.metrics), ErrorInterceptor()],
         options=[
             ("grpc.max_receive_message_length", limit),
             ("grpc.max_send_message_length", limit),
@@ -74,6 +87,9 @@ async def start_server(gateway: Gateway, listen: str) -> RunningServer:
         server,
     )
     audit_pb2_grpc.add_AuditServiceServicer_to_server(audit_servicer(gateway), server)
+    admin_pb2_grpc.add_AdminServiceServicer_to_server(
+        AdminServicer(gateway.adapters, settings), server
+    )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -83,8 +99,10 @@ async def start_server(gateway: Gateway, listen: str) -> RunningServer:
     await server.start()
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    sources = SourceHealth(health_servicer, gateway.adapters)
+    await sources.start()
     log.info("server_started", listen=listen, port=port)
-    return RunningServer(server, port, health_servicer)
+    return RunningServer(server, port, health_servicer, sources)
 
 
 @contextlib.asynccontextmanager

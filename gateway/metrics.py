@@ -1,0 +1,168 @@
+"""Prometheus metrics: per RPC, per source, circuit state and quota; served over HTTP.
+
+Each :class:`~gateway.app.Gateway` owns one :class:`Metrics` with its own registry (no global
+state, so several gateways in one process — the tests — never mix their figures). RPCs are
+counted by a server interceptor (``gateway.api.rpc_metrics``), sources from the fan-out's
+answers; circuit state, quota and in-flight calls are read from the sources when scraped.
+:class:`MetricsEndpoint` serves ``/metrics`` on ``metrics_listen`` (aiohttp, inside the event
+loop, so a scrape never races the sources it reads). ``docs/operations.md`` lists every metric;
+``tests/test_docs.py`` fails when one is missing there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from adapters.resilience import CircuitState, ResilientAdapter
+from gateway.fanout import Answer
+from gateway.registry import LoadedAdapter
+
+__all__ = ["CIRCUIT_VALUES", "Metrics", "MetricsEndpoint", "parse_listen"]
+
+#: ``hedui_source_circuit_state`` values.
+CIRCUIT_VALUES = {CircuitState.CLOSED: 0, CircuitState.HALF_OPEN: 1, CircuitState.OPEN: 2}
+# RPCs take milliseconds to a deadline of up to a minute; sources up to their attempt timeouts.
+_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+class Metrics:
+    """Every metric the gateway exports, in one registry."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.rpc_requests = Counter(
+            "hedui_rpc_requests", "gRPC calls handled", ["method", "code"], registry=r
+        )
+        self.rpc_errors = Counter(
+            "hedui_rpc_errors", "gRPC calls that ended with a non-OK status", ["method", "code"],
+            registry=r,
+        )  # fmt: skip
+        self.rpc_duration = Histogram(
+            "hedui_rpc_duration_seconds", "gRPC call latency", ["method"], buckets=_BUCKETS,
+            registry=r,
+        )  # fmt: skip
+        self.source_requests = Counter(
+            "hedui_source_requests", "Source answers in fan-outs", ["source", "status"], registry=r
+        )
+        self.source_errors = Counter(
+            "hedui_source_errors", "Source answers other than OK / NOT_FOUND", ["source", "status"],
+            registry=r,
+        )  # fmt: skip
+        self.source_duration = Histogram(
+            "hedui_source_duration_seconds", "Source latency within a fan-out", ["source"],
+            buckets=_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.source_attempts = Counter(
+            "hedui_source_attempts", "Calls that reached the department", ["source"], registry=r
+        )
+        self.source_throttled = Counter(
+            "hedui_source_throttled", "Answers throttled (429, rate limit, quota)", ["source"],
+            registry=r,
+        )  # fmt: skip
+
+    def observe_rpc(self, method: str, code: str, seconds: float) -> None:
+        """One finished gRPC call."""
+        self.rpc_requests.labels(method, code).inc()
+        self.rpc_duration.labels(method).observe(seconds)
+        if code != "OK":
+            self.rpc_errors.labels(method, code).inc()
+
+    def observe_answer(self, answer: Answer) -> None:
+        """One source's answer in a fan-out (the fan-out's metrics hook)."""
+        status = answer.status.value
+        self.source_requests.labels(answer.source, status).inc()
+        self.source_duration.labels(answer.source).observe(answer.latency_us / 1_000_000)
+        self.source_attempts.labels(answer.source).inc(answer.attempts)
+        if status not in ("OK", "NOT_FOUND"):
+            self.source_errors.labels(answer.source, status).inc()
+        if answer.throttled:
+            self.source_throttled.labels(answer.source).inc()
+
+    def watch_sources(self, adapters: Sequence[LoadedAdapter]) -> None:
+        """Export circuit state, quota and in-flight calls of ``adapters`` at every scrape."""
+        guards = [i.adapter for i in adapters if isinstance(i.adapter, ResilientAdapter)]
+        self.registry.register(_SourceCollector(guards))
+
+    def exposition(self) -> bytes:
+        """The text exposition format of every metric now."""
+        return generate_latest(self.registry)
+
+
+class _SourceCollector(Collector):
+    """Gauges read from the sources' guards when scraped."""
+
+    def __init__(self, guards: Sequence[ResilientAdapter]) -> None:
+        self._guards = list(guards)
+
+    def collect(self) -> Iterator[Metric]:
+        state = GaugeMetricFamily(
+            "hedui_source_circuit_state",
+            "Circuit: 0 closed, 1 half-open, 2 open",
+            labels=["source"],
+        )
+        in_flight = GaugeMetricFamily(
+            "hedui_source_in_flight", "Calls to the department in flight", labels=["source"]
+        )
+        limit = GaugeMetricFamily(
+            "hedui_source_quota_limit", "Daily quota (sources with one)", labels=["source"]
+        )
+        used = GaugeMetricFamily("hedui_source_quota_used", "Quota used today", labels=["source"])
+        left = GaugeMetricFamily("hedui_source_quota_left", "Quota left today", labels=["source"])
+        for guard in self._guards:
+            state.add_metric([guard.name], CIRCUIT_VALUES[guard.circuit_state])
+            in_flight.add_metric([guard.name], guard.bulkhead.in_flight)
+            if guard.quota is not None:
+                limit.add_metric([guard.name], guard.quota.limit)
+                used.add_metric([guard.name], guard.quota.used)
+                left.add_metric([guard.name], guard.quota.left)
+        yield from (state, in_flight, limit, used, left)
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """``host:port`` (``[v6]:port`` too) as (host, port); ValueError naming the setting."""
+    host, sep, port = listen.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ValueError(f"metrics_listen: expected host:port, got {listen!r}")
+    return host.strip("[]"), int(port)
+
+
+class MetricsEndpoint:
+    """``GET /metrics`` over HTTP; :meth:`start` binds (port 0: a free one), :meth:`stop`."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    async def start(self, listen: str) -> int:
+        """Serve on ``listen``; the bound port."""
+        host, port = parse_listen(listen)
+        app = web.Application()
+        app.router.add_get("/metrics", self._scrape)
+        self._runner = runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        try:
+            await site.start()
+        except OSError:
+            await runner.cleanup()
+            self._runner = None
+            raise
+        self.port = int(runner.addresses[0][1])
+        return self.port
+
+    async def stop(self) -> None:
+        """Stop serving (idempotent)."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _scrape(self, request: web.Request) -> web.Response:
+        body = self._metrics.exposition()
+        return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4"})
