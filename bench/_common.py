@@ -1,0 +1,86 @@
+"""What every benchmark shares: its options, and one throughput round against one server."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from bench._load import LoadResult, LoadSpec, percentile, run_load
+from bench._procs import ServerProcess, cpu_seconds
+
+__all__ = ["Options", "ThroughputLoad", "latency_sample", "throughput_round"]
+
+RESULTS_DIR = Path(__file__).parent / "results"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Options:
+    """Command-line options, as every benchmark's ``run`` receives them."""
+
+    rounds: int = 3
+    quick: bool = False
+    soak_seconds: float = 60.0
+    profile: bool = False
+    uvloop: bool = False
+    concurrency: int = 32
+    results_dir: Path = RESULTS_DIR
+
+    def seconds(self, full: float, quick: float) -> float:
+        return quick if self.quick else full
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ThroughputLoad:
+    """The closed-loop load of a throughput round."""
+
+    requests: Sequence[bytes]
+    duration_s: float
+    warmup_s: float
+    concurrency: int
+    tag: str = "bench"
+
+
+def latency_sample(result: LoadResult) -> dict[str, float]:
+    """Throughput, latency percentiles and errors of one load run."""
+    return {
+        "rps": result.rps,
+        "p50_ms": percentile(result.latencies_ms, 0.50),
+        "p99_ms": percentile(result.latencies_ms, 0.99),
+        "errors": float(sum(result.errors.values())),
+    }
+
+
+def throughput_round(
+    entry: Callable[[Any, Connection], None],
+    spec: Any,
+    load: ThroughputLoad,
+    on_started: Callable[[int], Callable[[], None]] | None = None,
+) -> dict[str, float]:
+    """Start the server, drive it with the closed-loop load, stop it; ``latency_sample`` of it.
+
+    ``on_started(pid)`` (e.g. a profiler) runs once the server listens; what it returns is
+    called when the load is over.
+    """
+    with ServerProcess(entry, spec) as server:
+        finish = on_started(server.pid) if on_started else None
+        cpu, wall = cpu_seconds(server.pid), time.perf_counter()
+        result = run_load(
+            LoadSpec(
+                server.address,
+                load.requests,
+                duration_s=load.duration_s,
+                warmup_s=load.warmup_s,
+                concurrency=load.concurrency,
+                tag=load.tag,
+            )
+        )
+        cores = (cpu_seconds(server.pid) - cpu) / (time.perf_counter() - wall)
+        if finish:
+            finish()
+    if result.errors:
+        print(f"  errors during the round: {result.errors}")
+    return {**latency_sample(result), "server_cores": cores}

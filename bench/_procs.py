@@ -1,0 +1,121 @@
+"""Child processes for benchmarks: servers that report their address, and their memory.
+
+Every child is started with the ``spawn`` method (no ``fork`` after gRPC channels exist, see
+ECOSYSTEM.md) and talks to the parent over a pipe: it sends ``("ready", address)`` or
+``("error", text)`` once, then serves until the parent sends ``"stop"``. :func:`serve_until_stopped`
+is the child side, :class:`ServerProcess` the parent side. Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import os
+import traceback
+from collections.abc import Callable, Coroutine
+from contextlib import AbstractAsyncContextManager, suppress
+from multiprocessing.connection import Connection
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+__all__ = ["ServerProcess", "cpu_seconds", "rss_mib", "serve_until_stopped", "spawn"]
+
+spawn = mp.get_context("spawn")
+
+
+class ServerProcess:
+    """``with ServerProcess(entry, spec) as server: server.address``; stops it on exit."""
+
+    def __init__(self, entry: Callable[[Any, Connection], None], spec: Any, timeout_s: float = 60):
+        self._parent, child = spawn.Pipe()
+        self._process = spawn.Process(target=entry, args=(spec, child), daemon=True)
+        self._timeout_s = timeout_s
+        self.address = ""
+
+    @property
+    def pid(self) -> int:
+        assert self._process.pid is not None
+        return self._process.pid
+
+    def __enter__(self) -> ServerProcess:
+        self._process.start()
+        if not self._parent.poll(self._timeout_s):
+            self._kill()
+            raise RuntimeError(f"server process did not start within {self._timeout_s}s")
+        kind, value = self._parent.recv()
+        if kind != "ready":
+            self._kill()
+            raise RuntimeError(f"server process failed to start:\n{value}")
+        self.address = str(value)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        with suppress(OSError):
+            self._parent.send("stop")
+        self._process.join(30)
+        if self._process.is_alive():
+            self._kill()
+
+    def _kill(self) -> None:
+        self._process.terminate()  # our own child, by its handle
+        self._process.join(10)
+
+
+def serve_until_stopped(
+    conn: Connection,
+    server: Callable[[], AbstractAsyncContextManager[str]],
+    *,
+    use_uvloop: bool = False,
+) -> None:
+    """Child side: enter ``server()`` (yielding its address), report it, wait for "stop"."""
+
+    async def main() -> None:
+        async with server() as address:
+            conn.send(("ready", address))
+            await _wait_for_stop(conn)
+
+    try:
+        _run(main(), use_uvloop)
+    except Exception:
+        conn.send(("error", traceback.format_exc()))
+        raise
+
+
+def _run(coro: Coroutine[Any, Any, None], use_uvloop: bool) -> None:
+    if use_uvloop:
+        import uvloop
+
+        uvloop.run(coro)
+    else:
+        asyncio.run(coro)
+
+
+async def _wait_for_stop(conn: Connection, limit_s: float = 24 * 3600) -> None:
+    """Poll the pipe (20 times a second) until the parent says stop or goes away."""
+    for _ in range(int(limit_s * 20)):
+        if conn.poll():
+            with suppress(EOFError):
+                conn.recv()
+            return
+        await asyncio.sleep(0.05)
+
+
+def rss_mib(pid: int | None = None) -> float:
+    """Resident set size of a process (default: this one), in MiB, from ``/proc``."""
+    status = Path(f"/proc/{pid or os.getpid()}/status").read_text()
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (all its threads), from ``/proc``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

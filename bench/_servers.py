@@ -1,0 +1,168 @@
+"""The servers benchmarks start in child processes: bare echo, the gateway, the simulator.
+
+Each ``*_main(spec, conn)`` is a :class:`~bench._procs.ServerProcess` entry point: it builds the
+server from a small picklable spec, reports its address and serves until told to stop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import random
+from collections.abc import AsyncIterator
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from adapters.base import RawAnswer, SourceQuery
+from adapters.testing import FakeAdapter, fake_adapters
+from bench._procs import serve_until_stopped
+
+__all__ = [
+    "METHOD",
+    "BenchAdapter",
+    "EchoSpec",
+    "GatewaySpec",
+    "SimulatorSpec",
+    "echo_main",
+    "gateway_main",
+    "simulator_main",
+]
+
+METHOD = "/hedui.v1.VerificationService/SubmitVerification"
+SEVEN = ("hukou", "social_insurance", "vehicle", "property", "funeral", "housing_fund", "bank")
+POPULATION_SEED = 7
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EchoSpec:
+    """A bare grpc.aio server answering ``METHOD`` with ``response_bytes`` bytes."""
+
+    response_bytes: int
+    delay_s: float = 0.0
+    uvloop: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GatewaySpec:
+    """The gateway on ``database_url``; in-process fake sources, or HTTP ones at ``base_url``."""
+
+    workdir: str
+    database_url: str
+    households: int = 200
+    base_url: str = ""  # set: the seven built-in HTTP adapters against it
+    latency_ms: tuple[float, float] = (0.0, 0.0)  # fake sources: uniform per call
+    hang: str = ""  # fake sources: the name of one that never answers
+    uvloop: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SimulatorSpec:
+    households: int = 200
+    latency_ms: tuple[float, float] = (0.0, 0.0)
+    uvloop: bool = False
+
+
+class BenchAdapter(FakeAdapter):
+    """A fake source with a random latency per call that does not keep every query it got."""
+
+    def __init__(self, base: FakeAdapter, latency_ms: tuple[float, float], seed: int) -> None:
+        self.__dict__.update(base.__dict__)
+        self._range = (latency_ms[0] / 1000, latency_ms[1] / 1000)
+        self._rng = random.Random(seed)
+
+    async def fetch(self, query: SourceQuery) -> RawAnswer:
+        self.calls.clear()  # FakeAdapter remembers every query: a leak over a benchmark
+        low, high = self._range
+        self.latency_s = self._rng.uniform(low, high) if high else 0.0
+        return await super().fetch(query)
+
+
+def echo_main(spec: EchoSpec, conn: Connection) -> None:
+    serve_until_stopped(conn, lambda: _echo_server(spec), use_uvloop=spec.uvloop)
+
+
+def gateway_main(spec: GatewaySpec, conn: Connection) -> None:
+    serve_until_stopped(conn, lambda: _gateway_server(spec), use_uvloop=spec.uvloop)
+
+
+def simulator_main(spec: SimulatorSpec, conn: Connection) -> None:
+    serve_until_stopped(conn, lambda: _simulator(spec), use_uvloop=spec.uvloop)
+
+
+@contextlib.asynccontextmanager
+async def _echo_server(spec: EchoSpec) -> AsyncIterator[str]:
+    import asyncio
+
+    import grpc
+
+    response = b"\x00" * spec.response_bytes
+
+    async def handle(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        if spec.delay_s:
+            await asyncio.sleep(spec.delay_s)
+        return response
+
+    service, method = METHOD.strip("/").split("/")
+    handler = grpc.method_handlers_generic_handler(
+        service, {method: grpc.unary_unary_rpc_method_handler(handle)}
+    )
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        await server.stop(1.0)
+
+
+@contextlib.asynccontextmanager
+async def _gateway_server(spec: GatewaySpec) -> AsyncIterator[str]:
+    from gateway.app import Gateway
+    from gateway.config import load_settings
+    from gateway.logging import configure_logging
+    from gateway.server import running_server
+
+    log = (Path(spec.workdir) / "gateway.log").open("a")
+    configure_logging(json=True, level="WARNING", file=log)
+    settings = load_settings(
+        database_url=spec.database_url,
+        key_dir=Path(spec.workdir) / "keys",
+        sources_base_url=spec.base_url or "http://127.0.0.1:9",
+        adapter_allowlist=list(SEVEN),  # only the built-ins, whatever else is installed
+    )
+    gateway = await Gateway.open(settings, adapters=None if spec.base_url else _fakes(spec))
+    try:
+        await gateway.start_background()
+        async with running_server(gateway) as server:
+            yield server.target
+    finally:
+        await gateway.close()
+
+
+def _fakes(spec: GatewaySpec) -> list[FakeAdapter]:
+    from adapters.simulator import build_population
+
+    records = build_population(POPULATION_SEED, spec.households).all_records()
+    fakes = [f for f in fake_adapters(records) if f.name in SEVEN]
+    adapters: list[FakeAdapter] = [
+        BenchAdapter(f, spec.latency_ms, seed=i) for i, f in enumerate(fakes)
+    ]
+    for adapter in adapters:
+        adapter.hang = adapter.name == spec.hang
+    return adapters
+
+
+@contextlib.asynccontextmanager
+async def _simulator(spec: SimulatorSpec) -> AsyncIterator[str]:
+    from adapters.simulator import DepartmentSettings, SimulatorSettings, run_simulator
+
+    settings = SimulatorSettings(default=DepartmentSettings(latency_ms=spec.latency_ms))
+    async with run_simulator(
+        host="127.0.0.1",
+        port=0,
+        seed=POPULATION_SEED,
+        households=spec.households,
+        settings=settings,
+    ) as sim:
+        yield str(sim.base_url)

@@ -1,0 +1,56 @@
+"""``http``: the seven real HTTP adapters against the simulator, versus the echo baseline.
+
+The simulator (zero latency) runs in a process of its own, the gateway in another, the client in
+a third; the echo baseline is driven by the same client with a response of the same size. Target
+≥ 0.10 × echo req/s.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from bench._cases import serialised_requests
+from bench._common import Options, ThroughputLoad, throughput_round
+from bench._procs import ServerProcess
+from bench._servers import (
+    EchoSpec,
+    GatewaySpec,
+    SimulatorSpec,
+    echo_main,
+    gateway_main,
+    simulator_main,
+)
+from bench.harness import Result, Target, alternate
+from bench.pipeline import response_size, throughput_results
+
+__all__ = ["NAME", "run"]
+
+NAME = "http"
+
+
+def run(opts: Options) -> list[Result]:
+    requests = serialised_requests()
+    sim_spec = SimulatorSpec(uvloop=opts.uvloop)
+    with (
+        tempfile.TemporaryDirectory(prefix="hedui-bench-") as tmp,
+        ServerProcess(simulator_main, sim_spec) as sim,
+    ):
+        spec = GatewaySpec(
+            tmp, f"sqlite:///{tmp}/hedui.db", base_url=sim.address, uvloop=opts.uvloop
+        )
+        echo = EchoSpec(response_size(spec, requests), uvloop=opts.uvloop)
+        counter = iter(range(10_000))
+
+        def load() -> ThroughputLoad:
+            tag = f"{NAME}-{Path(tmp).name}-{next(counter)}"
+            return ThroughputLoad(
+                requests, opts.seconds(8, 2), opts.seconds(2, 0.5), opts.concurrency, tag
+            )
+
+        rounds = alternate(
+            opts.rounds,
+            lambda: throughput_round(gateway_main, spec, load()),
+            lambda: throughput_round(echo_main, echo, load()),
+        )
+    return throughput_results(NAME, rounds, Target("ratio_at_least", 0.10), echo.response_bytes)

@@ -1,0 +1,161 @@
+"""``latency``: how much the gateway adds to the slowest source, at half of saturation.
+
+Seven in-process sources, each sleeping a uniform 5–50 ms per call. A request cannot be faster
+than the slowest of its seven answers, so the baseline is the distribution of that maximum, drawn
+from the same distribution the sources use (as many draws as answered requests). The load is
+open-loop at half the saturation throughput measured first (closed loop). Targets: p50 ≤
+baseline p50 + 3 ms, p99 ≤ baseline p99 + 15 ms. Then one source hangs: p99 must stay within the
+source timeout the gateway derives from the client's deadline (+ the same 15 ms).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import tempfile
+from pathlib import Path
+
+from bench._cases import serialised_requests
+from bench._common import Options
+from bench._load import LoadResult, LoadSpec, percentile, run_load
+from bench._procs import ServerProcess
+from bench._servers import GatewaySpec, gateway_main
+from bench.harness import Result, Rounds, Target, alternate
+
+__all__ = ["NAME", "run"]
+
+NAME = "latency"
+SOURCE_MS = (5.0, 50.0)
+SOURCES = 7
+CLIENT_TIMEOUT_S = 1.0
+# gateway/api/verification.py: sources get 90 % of the deadline minus 50 ms
+SOURCE_TIMEOUT_MS = CLIENT_TIMEOUT_S * 1000 * 0.9 - 50
+
+
+def slowest_of_seven(count: int, seed: int) -> list[float]:
+    """``count`` draws of the slowest of seven sources' latencies (ms)."""
+    rng = random.Random(seed)
+    return [max(rng.uniform(*SOURCE_MS) for _ in range(SOURCES)) for _ in range(count)]
+
+
+def run(opts: Options) -> list[Result]:
+    requests = serialised_requests()
+    with tempfile.TemporaryDirectory(prefix="hedui-bench-") as tmp:
+        url = f"sqlite:///{tmp}/hedui.db"
+        spec = GatewaySpec(tmp, url, latency_ms=SOURCE_MS, uvloop=opts.uvloop)
+        hung = GatewaySpec(tmp, url, latency_ms=SOURCE_MS, hang="bank", uvloop=opts.uvloop)
+        saturation = _saturation(spec, requests, opts)
+        rate = saturation / 2
+        print(f"  saturation {saturation:.0f} req/s; open loop at {rate:.0f} req/s")
+        counter = iter(range(10_000))
+
+        def round_(server: GatewaySpec) -> LoadResult:
+            # A fresh database each round: requests left in flight by the last round would be
+            # resumed at start-up, one by one, each waiting for the hung source.
+            n = next(counter)
+            fresh = dataclasses.replace(server, database_url=f"sqlite:///{tmp}/round-{n}.db")
+            return _open_loop(fresh, requests, rate, opts, f"{NAME}-{Path(tmp).name}-{n}")
+
+        rounds = alternate(opts.rounds, lambda: _sample(round_(spec)), None)
+        hang = alternate(opts.rounds, lambda: _sample(round_(hung)), None)
+    return _results(rounds, hang, saturation)
+
+
+def _saturation(spec: GatewaySpec, requests: list[bytes], opts: Options) -> float:
+    with ServerProcess(gateway_main, spec) as server:
+        load = LoadSpec(
+            server.address,
+            requests,
+            duration_s=opts.seconds(5, 2),
+            warmup_s=opts.seconds(1, 0.5),
+            concurrency=64,
+            timeout_s=CLIENT_TIMEOUT_S * 5,
+            tag="saturation",
+        )
+        return run_load(load).rps
+
+
+def _open_loop(
+    spec: GatewaySpec, requests: list[bytes], rate: float, opts: Options, tag: str
+) -> LoadResult:
+    with ServerProcess(gateway_main, spec) as server:
+        load = LoadSpec(
+            server.address,
+            requests,
+            duration_s=opts.seconds(10, 3),
+            warmup_s=opts.seconds(1, 0.5),
+            rate=rate,
+            timeout_s=CLIENT_TIMEOUT_S,
+            parse=True,
+            tag=tag,
+        )
+        return run_load(load)
+
+
+def _sample(result: LoadResult) -> dict[str, float]:
+    base = slowest_of_seven(max(result.completed, 1), seed=result.completed)
+    return {
+        "p50_ms": percentile(result.latencies_ms, 0.50),
+        "p99_ms": percentile(result.latencies_ms, 0.99),
+        "base_p50_ms": percentile(base, 0.50),
+        "base_p99_ms": percentile(base, 0.99),
+        "measured_slowest_p50_ms": percentile(result.slowest_source_ms, 0.50),
+        "rps": result.rps,
+        "errors": float(sum(result.errors.values())),
+    }
+
+
+def _results(rounds: Rounds, hang: Rounds, saturation: float) -> list[Result]:
+    s, h, load = rounds.subject, hang.subject, rounds.load
+    note = f"open loop at {saturation / 2:.0f} req/s (saturation {saturation:.0f})"
+    hung = f"bank hangs; source timeout {SOURCE_TIMEOUT_MS:.0f} ms"
+    return [
+        Result(
+            NAME,
+            "p50",
+            "ms",
+            s["p50_ms"],
+            Target("over_baseline_at_most", 3),
+            s["base_p50_ms"],
+            "slowest source",
+            load,
+            note,
+        ),
+        Result(
+            NAME,
+            "p99",
+            "ms",
+            s["p99_ms"],
+            Target("over_baseline_at_most", 15),
+            s["base_p99_ms"],
+            "slowest source",
+            load,
+            note,
+        ),
+        Result(
+            NAME,
+            "slowest source as the gateway measured it, p50",
+            "ms",
+            s["measured_slowest_p50_ms"],
+            Target("report"),
+            load=load,
+        ),
+        Result(NAME, "errors", "count", s["errors"], Target("at_most", 0), load=load),
+        Result(
+            NAME,
+            "one source hung: p99",
+            "ms",
+            h["p99_ms"],
+            Target("at_most", SOURCE_TIMEOUT_MS + 15),
+            load=hang.load,
+            note=hung,
+        ),
+        Result(
+            NAME,
+            "one source hung: errors",
+            "count",
+            h["errors"],
+            Target("at_most", 0),
+            load=hang.load,
+        ),
+    ]
