@@ -66,6 +66,7 @@ class Gateway:
         self.adapters = list(adapters)
         self.pipeline = pipeline
         self._tasks: list[asyncio.Task[None]] = []
+        self.resuming: asyncio.Task[None] | None = None  # set by start_background
         self._stop = asyncio.Event()
         self.metrics = Metrics()
         self.metrics.watch_sources(self.adapters)
@@ -113,13 +114,21 @@ class Gateway:
         return cls(settings, engine, keys, audit_log, loaded, pipeline)
 
     async def start_background(self) -> None:
-        """Finish requests a crash interrupted; integrate and checkpoint the log periodically."""
-        resumed = await self.pipeline.resume_pending(self.settings.default_deadline_s)
-        if resumed:
-            log.warning("resumed_pending_requests", count=resumed)
+        """Finish requests a crash interrupted; integrate and checkpoint the log; in the background.
+
+        Resuming runs beside serving (``self.resuming``): a restart after a crash with many
+        requests in flight, some waiting on a hung source, must not keep the gateway down.
+        """
+        self.resuming = asyncio.create_task(self._resume())
+        self._tasks.append(self.resuming)
         loop = self.integrator.run_periodically(self.settings.checkpoint_interval_s, self._stop)
         self._tasks.append(asyncio.create_task(loop))
         await self.start_metrics()
+
+    async def _resume(self) -> None:
+        resumed = await self.pipeline.resume_pending(self.settings.default_deadline_s)
+        if resumed:
+            log.warning("resumed_pending_requests", count=resumed)
 
     async def start_metrics(self) -> None:
         """Serve Prometheus metrics on ``metrics_listen`` ("": not at all).

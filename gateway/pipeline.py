@@ -12,6 +12,7 @@ finishes what a dead process left.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import json
@@ -43,7 +44,7 @@ from gateway.policy import PolicyDocument, PolicyLibrary
 from gateway.privacy import subject_digest
 from gateway.report import build_report, payload_bytes
 from gateway.request_codec import canonical_json, request_from_dict, request_to_dict
-from gateway.store import Store, StoredReport
+from gateway.store import Store, StoredReport, StoredRequest
 from gateway.validation import validate_request
 
 __all__ = ["Pipeline", "Submission"]
@@ -103,12 +104,16 @@ class Pipeline:
         )
         return _submission(stored, replayed=False)
 
-    async def resume_pending(self, timeout_s: float) -> int:
-        """Finish requests accepted before a crash; returns how many were finished."""
+    async def resume_pending(self, timeout_s: float, concurrency: int = 16) -> int:
+        """Finish requests accepted before a crash, ``concurrency`` at a time; returns how many."""
         pending = await self.store.pending_requests()
-        for stored in pending:
-            req = request_from_dict(json.loads(stored.request_json))
-            await self._run(req, timeout_s)
+        gate = asyncio.Semaphore(concurrency)
+
+        async def finish(stored: StoredRequest) -> None:
+            async with gate:
+                await self._run(request_from_dict(json.loads(stored.request_json)), timeout_s)
+
+        await asyncio.gather(*(finish(s) for s in pending))
         return len(pending)
 
     async def _accept(

@@ -116,6 +116,8 @@ async def test_request_interrupted_after_acceptance_is_finished_on_restart(
     restarted = await Gateway.open(gateway.settings)
     try:
         await restarted.start_background()
+        assert restarted.resuming is not None
+        await restarted.resuming
         assert await restarted.pipeline.store.pending_requests() == []
     finally:
         await restarted.close()
