@@ -25,7 +25,7 @@ import functools
 import json
 import re
 import ssl
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
@@ -47,7 +47,7 @@ from adapters.base import (
 )
 from adapters.records import Record
 
-__all__ = ["HttpJsonAdapter", "JsonReader", "parse_json"]
+__all__ = ["HttpJsonAdapter", "JsonReader", "parse_json", "send"]
 
 T = TypeVar("T")
 _DECIMAL = re.compile(r"-?\d+(\.\d{1,2})?")
@@ -178,24 +178,16 @@ class HttpJsonAdapter:
         """POST the query; the exact answer bytes, or an AdapterError (table in module doc)."""
         if query.timeout_s <= 0:
             raise SourceTimeout(f"{self.department}: no time left to ask")
-        try:
-            response = await self._http().post(
+        response = await send(
+            self.department,
+            query.timeout_s,
+            self._http().post(
                 self._path,
                 content=_request_body(query),
                 timeout=query.timeout_s,
                 headers={"Content-Type": "application/json", "X-Request-Id": query.request_id},
-            )
-            response.raise_for_status()
-        except httpx.TimeoutException as exc:
-            raise SourceTimeout(
-                f"{self.department}: no answer within {query.timeout_s:.3f}s"
-            ) from exc
-        except httpx.HTTPStatusError as exc:
-            raise _status_error(self.department, exc.response) from exc
-        except httpx.HTTPError as exc:
-            raise AdapterError(
-                f"{self.department}: unreachable ({type(exc).__name__}: {exc})"
-            ) from exc
+            ),
+        )
         body = response.content
         department, as_of = self._peek(body)
         content_type = response.headers.get("content-type", "application/json")
@@ -234,6 +226,26 @@ def _request_body(query: SourceQuery) -> bytes:
         "authorization_ref": query.authorization_ref,
     }
     return json.dumps(body, ensure_ascii=False).encode()
+
+
+async def send(
+    department: str, timeout_s: float, call: Awaitable[httpx.Response]
+) -> httpx.Response:
+    """Await one HTTP call; a 2xx response, or the AdapterError for what went wrong (module doc).
+
+    The one place where httpx errors become adapter errors (the cause stays chained, so the
+    resilience layer can tell a connect error or a 503 from the rest).
+    """
+    try:
+        response = await call
+        response.raise_for_status()
+    except httpx.TimeoutException as exc:
+        raise SourceTimeout(f"{department}: no answer within {timeout_s:.3f}s") from exc
+    except httpx.HTTPStatusError as exc:
+        raise _status_error(department, exc.response) from exc
+    except httpx.HTTPError as exc:
+        raise AdapterError(f"{department}: unreachable ({type(exc).__name__}: {exc})") from exc
+    return response
 
 
 def _status_error(department: str, response: httpx.Response) -> AdapterError:

@@ -17,12 +17,11 @@ from typing import Any
 
 import httpx
 
-from adapters._http import _status_error, _tls_context
-from adapters.base import AdapterError, MalformedAnswer, RawAnswer, SourceQuery, SourceTimeout
+from adapters._http import _tls_context, send
+from adapters.base import MalformedAnswer, RawAnswer, SourceQuery, SourceTimeout
 from adapters.declarative._mapping import convert, decode_records, parse, read_path
 from adapters.declarative._spec import FieldSpec, HttpJsonSourceSpec
 from adapters.records import Record
-from adapters.resilience import TransientError
 
 __all__ = ["HttpJsonSource", "fill_template"]
 
@@ -85,19 +84,7 @@ class HttpJsonSource:
         if query.timeout_s <= 0:
             raise SourceTimeout(f"{self.department}: no time left to ask")
         body = fill_template(self.spec.body or DEFAULT_BODY, _values(query))
-        try:
-            response = await self._send(body, query)
-            response.raise_for_status()
-        except httpx.TimeoutException as exc:
-            raise SourceTimeout(
-                f"{self.department}: no answer within {query.timeout_s:.3f}s"
-            ) from exc
-        except httpx.HTTPStatusError as exc:
-            raise _status_error(self.department, exc.response) from exc
-        except httpx.TransportError as exc:
-            raise TransientError(f"{self.department}: unreachable ({type(exc).__name__})") from exc
-        except httpx.HTTPError as exc:
-            raise AdapterError(f"{self.department}: {type(exc).__name__}: {exc}") from exc
+        response = await send(self.department, query.timeout_s, self._send(body, query))
         department, as_of = self._peek(response.content)
         content_type = response.headers.get("content-type", "application/json")
         return RawAnswer(
