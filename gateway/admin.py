@@ -32,6 +32,7 @@ class AdapterView:
     category: str
     department: str
     kind: str  # "plugin" | "declarative"
+    tiers: tuple[str, ...]  # tiers of the network at which the source may be queried
     circuit_state: CircuitState
     p50_ms: float
     p99_ms: float
@@ -73,6 +74,7 @@ def describe(item: LoadedAdapter) -> AdapterView:
         category=str(adapter.category),
         department=adapter.department,
         kind=item.kind,
+        tiers=item.tiers,
         circuit_state=guard.circuit_state if guard else CircuitState.CLOSED,
         p50_ms=stats.p50_ms if stats else 0.0,
         p99_ms=stats.p99_ms if stats else 0.0,

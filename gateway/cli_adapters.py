@@ -61,6 +61,7 @@ def _view_of(info: pb.AdapterInfo) -> AdapterView:
         category=info.category,
         department=info.department,
         kind=_KIND.get(info.kind, "?"),
+        tiers=tuple(info.tiers),
         circuit_state=_CIRCUIT.get(info.circuit_state, CircuitState.CLOSED),
         p50_ms=info.p50_latency_ms,
         p99_ms=info.p99_latency_ms,
@@ -73,7 +74,8 @@ def _view_of(info: pb.AdapterInfo) -> AdapterView:
 
 def _row(v: AdapterView, live: bool) -> list[str]:
     quota = f"{v.quota_left}/{v.quota_limit}" if v.quota_limit else "∞"
-    row = [v.name, v.kind, f"{v.distribution} {v.version}", v.category, v.department, quota]
+    tiers = ", ".join(v.tiers)
+    row = [v.name, v.kind, f"{v.distribution} {v.version}", v.category, v.department, tiers, quota]
     if live:
         state = f"[{_STYLE[v.circuit_state]}]{v.circuit_state.value}[/]"
         row += [state, f"{v.p50_ms:.1f}", f"{v.p99_ms:.1f}", f"{v.error_rate:.0%}"]
@@ -83,7 +85,7 @@ def _row(v: AdapterView, live: bool) -> list[str]:
 def _table(views: list[AdapterView], live: bool) -> Table:
     """Offline (from the configuration) the live figures are unknown: no columns for them."""
     table = Table(title="data sources" + ("" if live else " (from the configuration)"))
-    for column in ("name", "kind", "provided by", "category", "department"):
+    for column in ("name", "kind", "provided by", "category", "department", "tiers"):
         table.add_column(column)
     table.add_column("quota left", justify="right")
     for column in ("circuit", "p50 ms", "p99 ms", "errors") if live else ():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import (
@@ -48,6 +48,10 @@ class ResilienceSettings(BaseModel):
         return ResiliencePolicy(**self.model_dump())
 
 
+Tier = Literal["county", "provincial", "national"]
+TIERS: tuple[Tier, ...] = ("county", "provincial", "national")
+
+
 class AdapterSettings(BaseModel):
     """One data source: where it lives and whether it is queried."""
 
@@ -56,6 +60,8 @@ class AdapterSettings(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)
     resilience: ResilienceSettings = Field(default_factory=lambda: ResilienceSettings())
     probe_id_number: str = ""  # the subject `hedui adapters check` asks about ("": nobody)
+    # the tiers of the three-tier network (seed 004 四.4) at which this source may be queried
+    tiers: list[Tier] = Field(default_factory=lambda: list(TIERS))
 
 
 class Settings(BaseSettings):

@@ -38,6 +38,7 @@ class LoadedAdapter:
     distribution: str
     version: str
     kind: str = "plugin"  # "plugin" (entry point) | "declarative" ([sources.<name>])
+    tiers: tuple[str, ...] = ("county", "provincial", "national")  # where it may be queried
 
     @property
     def version_label(self) -> str:

@@ -22,8 +22,9 @@ def guarded(item: LoadedAdapter, settings: Settings, clock: Clock | None = None)
     """``item`` behind its resilience policy (an already guarded adapter is left alone)."""
     if isinstance(item.adapter, ResilientAdapter):
         return item
-    policy = settings.adapter(item.adapter.name).resilience.policy()
-    return dataclasses.replace(item, adapter=ResilientAdapter(item.adapter, policy, clock=clock))
+    own = settings.adapter(item.adapter.name)
+    guard = ResilientAdapter(item.adapter, own.resilience.policy(), clock=clock)
+    return dataclasses.replace(item, adapter=guard, tiers=tuple(own.tiers))
 
 
 def build_sources(

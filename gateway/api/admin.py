@@ -51,6 +51,7 @@ def view_to_proto(view: AdapterView) -> pb.AdapterInfo:
         calls=view.calls,
         quota_limit=view.quota_limit,
         quota_left=view.quota_left,
+        tiers=list(view.tiers),
     )
 
 

@@ -26,7 +26,7 @@ _sym_db = _symbol_database.Default()
 from gateway.api._proto.hedui.v1 import verification_pb2 as hedui_dot_v1_dot_verification__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14hedui/v1/admin.proto\x12\x08hedui.v1\x1a\x1bhedui/v1/verification.proto\"\x15\n\x13ListAdaptersRequest\"\xb8\x02\n\x0b\x41\x64\x61pterInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64istribution\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x04 \x01(\t\x12\x12\n\ndepartment\x18\x05 \x01(\t\x12#\n\x04kind\x18\x06 \x01(\x0e\x32\x15.hedui.v1.AdapterKind\x12-\n\rcircuit_state\x18\x07 \x01(\x0e\x32\x16.hedui.v1.CircuitState\x12\x16\n\x0ep50_latency_ms\x18\x08 \x01(\x01\x12\x16\n\x0ep99_latency_ms\x18\t \x01(\x01\x12\x12\n\nerror_rate\x18\n \x01(\x01\x12\r\n\x05\x63\x61lls\x18\x0b \x01(\x04\x12\x13\n\x0bquota_limit\x18\x0c \x01(\x04\x12\x12\n\nquota_left\x18\r \x01(\x04\"?\n\x14ListAdaptersResponse\x12\'\n\x08\x61\x64\x61pters\x18\x01 \x03(\x0b\x32\x15.hedui.v1.AdapterInfo\"#\n\x13\x43heckAdapterRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\xe4\x01\n\x14\x43heckAdapterResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07healthy\x18\x02 \x01(\x08\x12&\n\x06status\x18\x03 \x01(\x0e\x32\x16.hedui.v1.SourceStatus\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12\x12\n\nlatency_ms\x18\x05 \x01(\x01\x12\x10\n\x08\x61ttempts\x18\x06 \x01(\r\x12\x0f\n\x07records\x18\x07 \x01(\r\x12\x10\n\x08subjects\x18\x08 \x01(\r\x12-\n\rcircuit_state\x18\t \x01(\x0e\x32\x16.hedui.v1.CircuitState*b\n\x0b\x41\x64\x61pterKind\x12\x1c\n\x18\x41\x44\x41PTER_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41\x44\x41PTER_KIND_PLUGIN\x10\x01\x12\x1c\n\x18\x41\x44\x41PTER_KIND_DECLARATIVE\x10\x02*|\n\x0c\x43ircuitState\x12\x1d\n\x19\x43IRCUIT_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43IRCUIT_STATE_CLOSED\x10\x01\x12\x16\n\x12\x43IRCUIT_STATE_OPEN\x10\x02\x12\x1b\n\x17\x43IRCUIT_STATE_HALF_OPEN\x10\x03\x32\xac\x01\n\x0c\x41\x64minService\x12M\n\x0cListAdapters\x12\x1d.hedui.v1.ListAdaptersRequest\x1a\x1e.hedui.v1.ListAdaptersResponse\x12M\n\x0c\x43heckAdapter\x12\x1d.hedui.v1.CheckAdapterRequest\x1a\x1e.hedui.v1.CheckAdapterResponseB\x02P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14hedui/v1/admin.proto\x12\x08hedui.v1\x1a\x1bhedui/v1/verification.proto\"\x15\n\x13ListAdaptersRequest\"\xc7\x02\n\x0b\x41\x64\x61pterInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64istribution\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x04 \x01(\t\x12\x12\n\ndepartment\x18\x05 \x01(\t\x12#\n\x04kind\x18\x06 \x01(\x0e\x32\x15.hedui.v1.AdapterKind\x12-\n\rcircuit_state\x18\x07 \x01(\x0e\x32\x16.hedui.v1.CircuitState\x12\x16\n\x0ep50_latency_ms\x18\x08 \x01(\x01\x12\x16\n\x0ep99_latency_ms\x18\t \x01(\x01\x12\x12\n\nerror_rate\x18\n \x01(\x01\x12\r\n\x05\x63\x61lls\x18\x0b \x01(\x04\x12\x13\n\x0bquota_limit\x18\x0c \x01(\x04\x12\x12\n\nquota_left\x18\r \x01(\x04\x12\r\n\x05tiers\x18\x0e \x03(\t\"?\n\x14ListAdaptersResponse\x12\'\n\x08\x61\x64\x61pters\x18\x01 \x03(\x0b\x32\x15.hedui.v1.AdapterInfo\"#\n\x13\x43heckAdapterRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\xe4\x01\n\x14\x43heckAdapterResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07healthy\x18\x02 \x01(\x08\x12&\n\x06status\x18\x03 \x01(\x0e\x32\x16.hedui.v1.SourceStatus\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12\x12\n\nlatency_ms\x18\x05 \x01(\x01\x12\x10\n\x08\x61ttempts\x18\x06 \x01(\r\x12\x0f\n\x07records\x18\x07 \x01(\r\x12\x10\n\x08subjects\x18\x08 \x01(\r\x12-\n\rcircuit_state\x18\t \x01(\x0e\x32\x16.hedui.v1.CircuitState*b\n\x0b\x41\x64\x61pterKind\x12\x1c\n\x18\x41\x44\x41PTER_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41\x44\x41PTER_KIND_PLUGIN\x10\x01\x12\x1c\n\x18\x41\x44\x41PTER_KIND_DECLARATIVE\x10\x02*|\n\x0c\x43ircuitState\x12\x1d\n\x19\x43IRCUIT_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43IRCUIT_STATE_CLOSED\x10\x01\x12\x16\n\x12\x43IRCUIT_STATE_OPEN\x10\x02\x12\x1b\n\x17\x43IRCUIT_STATE_HALF_OPEN\x10\x03\x32\xac\x01\n\x0c\x41\x64minService\x12M\n\x0cListAdapters\x12\x1d.hedui.v1.ListAdaptersRequest\x1a\x1e.hedui.v1.ListAdaptersResponse\x12M\n\x0c\x43heckAdapter\x12\x1d.hedui.v1.CheckAdapterRequest\x1a\x1e.hedui.v1.CheckAdapterResponseB\x02P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,20 +34,20 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hedui.v1.admin_pb2', _globa
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'P\001'
-  _globals['_ADAPTERKIND']._serialized_start=734
-  _globals['_ADAPTERKIND']._serialized_end=832
-  _globals['_CIRCUITSTATE']._serialized_start=834
-  _globals['_CIRCUITSTATE']._serialized_end=958
+  _globals['_ADAPTERKIND']._serialized_start=749
+  _globals['_ADAPTERKIND']._serialized_end=847
+  _globals['_CIRCUITSTATE']._serialized_start=849
+  _globals['_CIRCUITSTATE']._serialized_end=973
   _globals['_LISTADAPTERSREQUEST']._serialized_start=63
   _globals['_LISTADAPTERSREQUEST']._serialized_end=84
   _globals['_ADAPTERINFO']._serialized_start=87
-  _globals['_ADAPTERINFO']._serialized_end=399
-  _globals['_LISTADAPTERSRESPONSE']._serialized_start=401
-  _globals['_LISTADAPTERSRESPONSE']._serialized_end=464
-  _globals['_CHECKADAPTERREQUEST']._serialized_start=466
-  _globals['_CHECKADAPTERREQUEST']._serialized_end=501
-  _globals['_CHECKADAPTERRESPONSE']._serialized_start=504
-  _globals['_CHECKADAPTERRESPONSE']._serialized_end=732
-  _globals['_ADMINSERVICE']._serialized_start=961
-  _globals['_ADMINSERVICE']._serialized_end=1133
+  _globals['_ADAPTERINFO']._serialized_end=414
+  _globals['_LISTADAPTERSRESPONSE']._serialized_start=416
+  _globals['_LISTADAPTERSRESPONSE']._serialized_end=479
+  _globals['_CHECKADAPTERREQUEST']._serialized_start=481
+  _globals['_CHECKADAPTERREQUEST']._serialized_end=516
+  _globals['_CHECKADAPTERRESPONSE']._serialized_start=519
+  _globals['_CHECKADAPTERRESPONSE']._serialized_end=747
+  _globals['_ADMINSERVICE']._serialized_start=976
+  _globals['_ADMINSERVICE']._serialized_end=1148
 # @@protoc_insertion_point(module_scope)

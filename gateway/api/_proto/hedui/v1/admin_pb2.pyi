@@ -34,7 +34,7 @@ class ListAdaptersRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class AdapterInfo(_message.Message):
-    __slots__ = ("name", "distribution", "version", "category", "department", "kind", "circuit_state", "p50_latency_ms", "p99_latency_ms", "error_rate", "calls", "quota_limit", "quota_left")
+    __slots__ = ("name", "distribution", "version", "category", "department", "kind", "circuit_state", "p50_latency_ms", "p99_latency_ms", "error_rate", "calls", "quota_limit", "quota_left", "tiers")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DISTRIBUTION_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -48,6 +48,7 @@ class AdapterInfo(_message.Message):
     CALLS_FIELD_NUMBER: _ClassVar[int]
     QUOTA_LIMIT_FIELD_NUMBER: _ClassVar[int]
     QUOTA_LEFT_FIELD_NUMBER: _ClassVar[int]
+    TIERS_FIELD_NUMBER: _ClassVar[int]
     name: str
     distribution: str
     version: str
@@ -61,7 +62,8 @@ class AdapterInfo(_message.Message):
     calls: int
     quota_limit: int
     quota_left: int
-    def __init__(self, name: _Optional[str] = ..., distribution: _Optional[str] = ..., version: _Optional[str] = ..., category: _Optional[str] = ..., department: _Optional[str] = ..., kind: _Optional[_Union[AdapterKind, str]] = ..., circuit_state: _Optional[_Union[CircuitState, str]] = ..., p50_latency_ms: _Optional[float] = ..., p99_latency_ms: _Optional[float] = ..., error_rate: _Optional[float] = ..., calls: _Optional[int] = ..., quota_limit: _Optional[int] = ..., quota_left: _Optional[int] = ...) -> None: ...
+    tiers: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., distribution: _Optional[str] = ..., version: _Optional[str] = ..., category: _Optional[str] = ..., department: _Optional[str] = ..., kind: _Optional[_Union[AdapterKind, str]] = ..., circuit_state: _Optional[_Union[CircuitState, str]] = ..., p50_latency_ms: _Optional[float] = ..., p99_latency_ms: _Optional[float] = ..., error_rate: _Optional[float] = ..., calls: _Optional[int] = ..., quota_limit: _Optional[int] = ..., quota_left: _Optional[int] = ..., tiers: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ListAdaptersResponse(_message.Message):
     __slots__ = ("adapters",)
