@@ -42,6 +42,7 @@ async def admin_server(
         adapters={
             "hukou": {"probe_id_number": known, "resilience": {"daily_quota": 50}},
             "vehicle": {"resilience": FAST_FAIL},
+            "bank": {"tiers": ["provincial", "national"]},
         },
     )
     gateway = await Gateway.open(settings)
@@ -77,6 +78,8 @@ async def test_list_adapters_names_every_source_with_its_provider(
     assert all(i.circuit_state == apb.CIRCUIT_STATE_CLOSED for i in infos.values())
     assert (infos["hukou"].quota_limit, infos["hukou"].quota_left) == (50, 50)
     assert infos["bank"].quota_limit == 0
+    assert list(infos["bank"].tiers) == ["provincial", "national"]
+    assert list(infos["hukou"].tiers) == ["county", "provincial", "national"]
 
 
 @pytest.mark.asyncio
