@@ -33,6 +33,7 @@ __all__ = [
     "Finding",
     "FindingPolicy",
     "Severity",
+    "Tolerance",
     "find_all",
     "verified_monthly_income",
 ]
@@ -65,15 +66,41 @@ class Finding:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class FindingPolicy:
-    """Tolerances for declared-versus-found comparisons (fen); a region's policy may change them."""
+class Tolerance:
+    """Where one tolerance's value came from: a policy parameter or the code default."""
 
-    version: str = "findings-2026.1"
+    name: str  # "income_tolerance_fen" | "deposit_tolerance_fen"
+    value: int
+    reference: str
+    illustrative: bool
+    origin: str  # "policy <version>" | "default <FindingPolicy.version>"
+
+    def to_dict(self) -> dict[str, str | int | bool]:
+        return {
+            "name": self.name,
+            "value": self.value,
+            "reference": self.reference,
+            "illustrative": self.illustrative,
+            "origin": self.origin,
+        }
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FindingPolicy:
+    """Tolerances for declared-versus-found comparisons (fen).
+
+    The amounts here are the code defaults, used only where no policy document in force gives
+    ``income_tolerance_fen`` / ``deposit_tolerance_fen``; the report builder fills in the region's
+    values and their origin (:func:`gateway.assessment.finding_policy`)."""
+
+    version: str = "findings-2026.2"  # 2026.2: tolerances are policy parameters
     income_tolerance_fen: int = 10_000  # 100 yuan a month
     deposit_tolerance_fen: int = 100_000  # 1,000 yuan
     # Income kinds (``wage`` or an insurance scheme) the region's policy excludes on the as-of
     # date, with the reference that excludes them: filled in from the pinned policy document.
     income_exclusions: tuple[tuple[str, str], ...] = ()
+    # Where the two tolerances above came from, for the report; empty = not resolved yet.
+    tolerances: tuple[Tolerance, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -207,7 +234,8 @@ def deposits_discrepancy(facts: Facts, policy: FindingPolicy) -> Iterable[Findin
                 "DEPOSITS_DISCREPANCY",
                 Severity.WARNING,
                 m.id_number,
-                f"declared deposits {_yuan(m.declared_deposits_fen)}, found {_yuan(found)}",
+                f"declared deposits {_yuan(m.declared_deposits_fen)}, found {_yuan(found)} "
+                f"(tolerance {_yuan(policy.deposit_tolerance_fen)})",
                 _evidence(pairs),
                 _DECLARED,
             )
@@ -265,7 +293,8 @@ def income_discrepancy(facts: Facts, policy: FindingPolicy) -> Iterable[Finding]
                 Severity.WARNING,
                 m.id_number,
                 f"declared monthly income {_yuan(m.declared_monthly_income_fen)}, "
-                f"verified countable income {_yuan(found)}{note}",
+                f"verified countable income {_yuan(found)} "
+                f"(tolerance {_yuan(policy.income_tolerance_fen)}){note}",
                 _evidence(pairs),
                 "; ".join([_DECLARED, *sorted(set(excluded.values()))]),
             )

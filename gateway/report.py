@@ -7,14 +7,13 @@ stored answers and must get the same bytes (DESIGN.md, contract 4).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 from adapters.base import AnswerStatus
 from adapters.records import record_to_dict
-from gateway.assessment import assess, assessment_findings
+from gateway.assessment import assess, assessment_findings, finding_policy
 from gateway.domain import VerificationRequest
 from gateway.fanout import Answer
 from gateway.findings import Facts, Finding, FindingPolicy, Severity, find_all
@@ -90,8 +89,8 @@ def build_report(
     """
     ordered = tuple(sorted(answers, key=lambda a: a.source))
     facts = Facts(request.household, ordered)
-    excluded = policies[0].excluded(request.as_of) if policies else {}
-    policy = dataclasses.replace(policy, income_exclusions=tuple(sorted(excluded.items())))
+    # the primary document's income exclusions and declared-vs-verified tolerances (or defaults)
+    policy = finding_policy(policy, request.household, policies, request.as_of)
     findings = find_all(facts, policy)
     alerts = sorted({f.code for f in findings if f.severity is Severity.ALERT})
     assessment = assess(facts, policies, request.as_of, policy, alerts)

@@ -1,8 +1,8 @@
 """Run the assessment for every programme a household's category is checked for.
 
-Which programmes: 特困 households for 特困, new applicants for both, everyone else for 低保.
-A programme without a policy document in force for the household's region, or whose document
-lacks a value on the as-of date, gets NEEDS_REVIEW saying so — never a silent pass.
+Which programmes: :mod:`gateway.assessment._scope`. A programme without a policy document in force
+for the household's region, or whose document lacks a value on the as-of date, gets NEEDS_REVIEW
+saying so — never a silent pass.
 """
 
 from __future__ import annotations
@@ -13,31 +13,25 @@ from datetime import date
 from typing import Any
 
 from gateway.assessment._declared import DeclaredItem, declared_items
+from gateway.assessment._marginal import evaluate_marginal
 from gateway.assessment._outcome import Check, Decision, Outcome, Status
 from gateway.assessment._programmes import Evaluation, evaluate_dibao
+from gateway.assessment._scope import applies, programmes_for
 from gateway.assessment._tekun import evaluate_tekun
+from gateway.assessment._tolerances import finding_policy
 from gateway.assessment._trace import Step, Trace
-from gateway.domain import Category
 from gateway.fanout import Answer
-from gateway.findings import Evidence, Facts, Finding, FindingPolicy, Severity
+from gateway.findings import Evidence, Facts, Finding, FindingPolicy, Severity, Tolerance
 from gateway.policy import PolicyDocument, PolicyError
 
-__all__ = ["Assessment", "ProgrammeResult", "assess", "assessment_findings", "programmes_for"]
+__all__ = ["Assessment", "ProgrammeResult", "assess", "assessment_findings"]
 
 _EVALUATORS: dict[str, Callable[[Trace, Facts, Sequence[str]], Evaluation]] = {
     "dibao": evaluate_dibao,
     "tekun": evaluate_tekun,
+    "dibao_marginal": evaluate_marginal,
 }
 _ASSET_CODES = ("DEPOSITS", "VEHICLES", "DWELLINGS", "FLOOR_AREA", "NON_RESIDENTIAL")
-
-
-def programmes_for(category: Category) -> tuple[str, ...]:
-    """The programmes a household of ``category`` is assessed for."""
-    if category is Category.TEKUN:
-        return ("tekun",)
-    if category is Category.APPLICANT:
-        return ("dibao", "tekun")
-    return ("dibao",)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -95,6 +89,7 @@ class Assessment:
     as_of: date
     programmes: tuple[ProgrammeResult, ...]
     declared: tuple[DeclaredItem, ...]
+    tolerances: tuple[Tolerance, ...] = ()  # the declared-vs-verified tolerances used
 
     def pins(self) -> list[dict[str, str]]:
         """The policy documents used: what replay must use again."""
@@ -105,12 +100,8 @@ class Assessment:
             "as_of": self.as_of.isoformat(),
             "programmes": [p.to_dict() for p in self.programmes],
             "declared_vs_verified": [d.to_dict() for d in self.declared],
+            "tolerances": [t.to_dict() for t in self.tolerances],
         }
-
-
-def exclusions(documents: Sequence[PolicyDocument], day: date) -> dict[str, str]:
-    """Income kinds the first (primary) programme's document excludes on ``day``."""
-    return documents[0].excluded(day) if documents else {}
 
 
 def assess(
@@ -120,14 +111,21 @@ def assess(
     policy: FindingPolicy,
     alerts: Sequence[str] = (),
 ) -> Assessment:
-    """Assess every programme of the household's category with the pinned ``documents``."""
+    """Assess every programme of the household's category with the pinned ``documents``.
+
+    ``policy`` carries the income exclusions and tolerances of the primary document for the
+    declared-versus-verified rows; one not yet resolved (no ``tolerances``) is resolved here."""
+    household = facts.household
+    if not policy.tolerances:
+        policy = finding_policy(policy, household, documents, as_of)
     by_programme: Mapping[str, PolicyDocument] = {d.programme: d for d in documents}
     results = tuple(
         _programme(facts, name, by_programme.get(name), as_of, alerts)
-        for name in programmes_for(facts.household.category)
+        for name in programmes_for(household.category)
+        if applies(name, household, by_programme.get(name), as_of)
     )
-    declared = declared_items(facts, policy, exclusions(documents, as_of))
-    return Assessment(as_of, results, tuple(declared))
+    declared = declared_items(facts, policy, dict(policy.income_exclusions))
+    return Assessment(as_of, results, tuple(declared), policy.tolerances)
 
 
 def _programme(

@@ -87,6 +87,13 @@ def explain_lines(payload: dict[str, Any]) -> list[str]:
     out = [f"report {payload['report_id']}  as of {assessment['as_of']}"]
     for programme in assessment["programmes"]:
         out += _programme_lines(programme)
+    tolerances = assessment.get("tolerances", [])
+    out += ["", "== declared-versus-verified tolerances"] if tolerances else []
+    out += [
+        f"  {t['name']} = {t['value']} ({t['origin']}"
+        f"{', illustrative' if t['illustrative'] else ''}): {t['reference']}"
+        for t in tolerances
+    ]
     return out
 
 

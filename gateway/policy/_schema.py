@@ -18,6 +18,7 @@ class Programme(enum.StrEnum):
 
     DIBAO = "dibao"  # 最低生活保障
     TEKUN = "tekun"  # 特困人员救助供养
+    DIBAO_MARGINAL = "dibao_marginal"  # 低保边缘家庭
 
 
 PROGRAMMES = frozenset(p.value for p in Programme)
@@ -48,28 +49,29 @@ class ParamSpec:
     help: str = ""
 
 
-_BOTH = PROGRAMMES
+_ALL = PROGRAMMES  # 低保, 特困 and 低保边缘 share the income, asset and tolerance rules
 _DIBAO = frozenset({Programme.DIBAO.value})
 _TEKUN = frozenset({Programme.TEKUN.value})
+_MARGINAL = frozenset({Programme.DIBAO_MARGINAL.value})
 
 PARAMETERS: dict[str, ParamSpec] = {
-    "standard_monthly_fen": ParamSpec(Kind.FEN, 1, 10**7, _BOTH, "local 低保 standard per person"),
-    "minimum_wage_monthly_fen": ParamSpec(Kind.FEN, 1, 10**7, _BOTH, "local minimum wage"),
+    "standard_monthly_fen": ParamSpec(Kind.FEN, 1, 10**7, _ALL, "local 低保 standard per person"),
+    "minimum_wage_monthly_fen": ParamSpec(Kind.FEN, 1, 10**7, _ALL, "local minimum wage"),
     "employment_cost_rate_bp": ParamSpec(
-        Kind.BP, 2_000, 3_000, _BOTH, "deduction for an ordinary working member (20–30 %)"
+        Kind.BP, 2_000, 3_000, _ALL, "deduction for an ordinary working member (20–30 %)"
     ),
     "employment_cost_disabled_rate_bp": ParamSpec(
-        Kind.BP, 0, 5_000, _BOTH, "deduction for a disabled working member (up to 50 %)"
+        Kind.BP, 0, 5_000, _ALL, "deduction for a disabled working member (up to 50 %)"
     ),
-    "assessment_period_months": ParamSpec(Kind.MONTHS, 1, 12, _BOTH, "income averaged over"),
-    "deposit_months": ParamSpec(Kind.MONTHS, 1, 120, _BOTH, "deposits per capita ≤ N standards"),
-    "max_dwellings": ParamSpec(Kind.COUNT, 0, 10, _BOTH, "residential dwellings allowed"),
-    "max_floor_area_per_capita_dm2": ParamSpec(Kind.DM2, 1, 10**6, _BOTH, "dwelling area/capita"),
-    "max_non_residential": ParamSpec(Kind.COUNT, 0, 10, _BOTH, "commercial/other real estate"),
-    "vehicles_allowed": ParamSpec(Kind.COUNT, 0, 10, _BOTH, "non-exempt vehicles allowed"),
-    "vehicle_exempt_types": ParamSpec(Kind.NAMES, 0, 20, _BOTH, "vehicle types always exempt"),
-    "vehicle_exempt_value_fen": ParamSpec(Kind.FEN, 0, 10**9, _BOTH, "exempt at or below value"),
-    "vehicle_depreciation_bp_per_year": ParamSpec(Kind.BP, 0, 10_000, _BOTH, "straight line"),
+    "assessment_period_months": ParamSpec(Kind.MONTHS, 1, 12, _ALL, "income averaged over"),
+    "deposit_months": ParamSpec(Kind.MONTHS, 1, 120, _ALL, "deposits per capita ≤ N standards"),
+    "max_dwellings": ParamSpec(Kind.COUNT, 0, 10, _ALL, "residential dwellings allowed"),
+    "max_floor_area_per_capita_dm2": ParamSpec(Kind.DM2, 1, 10**6, _ALL, "dwelling area/capita"),
+    "max_non_residential": ParamSpec(Kind.COUNT, 0, 10, _ALL, "commercial/other real estate"),
+    "vehicles_allowed": ParamSpec(Kind.COUNT, 0, 10, _ALL, "non-exempt vehicles allowed"),
+    "vehicle_exempt_types": ParamSpec(Kind.NAMES, 0, 20, _ALL, "vehicle types always exempt"),
+    "vehicle_exempt_value_fen": ParamSpec(Kind.FEN, 0, 10**9, _ALL, "exempt at or below value"),
+    "vehicle_depreciation_bp_per_year": ParamSpec(Kind.BP, 0, 10_000, _ALL, "straight line"),
     "gradual_exit_months": ParamSpec(Kind.MONTHS, 0, 36, _DIBAO, "渐退 grace length"),
     "single_person_categories": ParamSpec(Kind.NAMES, 0, 10, _DIBAO, "单人户 applies to"),
     "serious_disability_grades": ParamSpec(Kind.GRADES, 0, 4, _DIBAO, "重度残疾 grades"),
@@ -80,6 +82,13 @@ PARAMETERS: dict[str, ParamSpec] = {
     "supporter_income_limit_bp": ParamSpec(
         Kind.BP, 0, 100_000, _TEKUN, "a legal supporter at or above this share is able"
     ),
+    "marginal_income_multiple_bp": ParamSpec(
+        Kind.BP, 10_000, 30_000, _MARGINAL, "per-capita income ≤ standard × this (低保边缘)"
+    ),
+    "marginal_categories": ParamSpec(Kind.NAMES, 0, 10, _MARGINAL, "also assessed as 低保边缘"),
+    # Declared-versus-verified tolerances, read from the household's primary document.
+    "income_tolerance_fen": ParamSpec(Kind.FEN, 0, 10**7, _ALL, "declared monthly income ±"),
+    "deposit_tolerance_fen": ParamSpec(Kind.FEN, 0, 10**9, _ALL, "declared deposits ±"),
 }
 
 # Income kinds an exclusion may name: the kinds the sources report (wages, insurance benefits by

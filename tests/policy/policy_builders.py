@@ -66,6 +66,14 @@ TEST_POLICY: dict[str, Any] = {
         "no_work_capacity_disability_grades": [_entry([1, 2])],
         "seriously_ill_no_work_capacity": [_entry(False)],
         "supporter_income_limit_bp": [_entry(15_000)],
+        "marginal_income_multiple_bp": [_entry(15_000)],
+        "marginal_categories": [_entry(["DIBAO_MARGINAL"])],
+        # not the code defaults (100 and 1,000 yuan), so a test can tell where a value came from
+        "income_tolerance_fen": [
+            _entry(5_000, end=date(2024, 12, 31)),
+            _entry(20_000, date(2025, 1, 1)),
+        ],
+        "deposit_tolerance_fen": [_entry(300_000)],
     },
     "exclusion": [
         {

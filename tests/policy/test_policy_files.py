@@ -23,11 +23,13 @@ def errors_of(data: dict[str, Any]) -> dict[str, str]:
 
 
 def test_shipped_examples_are_valid_and_labelled() -> None:
-    """Shaanxi and Ningxia ship 低保 and 特困 files; illustrative values say so."""
+    """Shaanxi and Ningxia ship 低保, 特困 and 低保边缘 files; illustrative values say so."""
     library = PolicyLibrary.from_directory()
     assert {(d.region, d.programme) for d in library.documents} == {
-        ("610000", "dibao"), ("610000", "tekun"), ("640000", "dibao"), ("640000", "tekun"),
-    }  # fmt: skip
+        (region, programme)
+        for region in ("610000", "640000")
+        for programme in ("dibao", "tekun", "dibao_marginal")
+    }
     for doc in library.documents:
         for values in doc.parameters.values():
             for v in values:
@@ -46,6 +48,20 @@ def test_regions_differ_where_the_seeds_differ() -> None:
     assert nx.resolve("gradual_exit_months", day).value == 18
     assert "LOW_INCOME" in nx.resolve("single_person_categories", day).value  # type: ignore[operator]
     assert sx.resolve("single_person_categories", day).value == ("DIBAO_MARGINAL",)
+
+
+@pytest.mark.parametrize("region", ["610102", "640104"])
+def test_every_programme_of_a_region_has_the_same_standard(region: str) -> None:
+    """The 特困 and 低保边缘 files repeat the 低保 file's standard, range by range."""
+    library = PolicyLibrary.from_directory()
+    docs = [
+        library.resolve(region, p, date(2025, 6, 30)) for p in ("dibao", "tekun", "dibao_marginal")
+    ]
+    ranges = [
+        [(v.value, v.start, v.end) for v in d.parameters["standard_monthly_fen"]] for d in docs if d
+    ]
+    assert len(ranges) == 3
+    assert ranges[0] == ranges[1] == ranges[2]
 
 
 def test_digest_ignores_layout_but_not_values(tmp_path: Path) -> None:
