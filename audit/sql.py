@@ -80,7 +80,10 @@ async def _lock(conn: AsyncConnection, key: int, table: Table) -> None:
     if conn.dialect.name == "postgresql":
         await conn.execute(select(func.pg_advisory_xact_lock(key)))
     else:  # SQLite: a write statement takes the database write lock now, waiting if needed.
-        await conn.execute(delete(table).where(table.c.idx < 0))
+        # It deletes nothing; the condition is on the primary key's first column so that it is
+        # an index probe, not a scan of a table that grows with the log.
+        first = next(iter(table.primary_key.columns))
+        await conn.execute(delete(table).where(first < 0))
 
 
 async def _integrated_size(conn: AsyncConnection) -> int:

@@ -148,9 +148,12 @@ class Gateway:
     async def close(self) -> None:
         """Stop background work (one last checkpoint), close adapters, dispose of the engine."""
         self._stop.set()
+        if self.resuming is not None:  # unfinished resumptions stay pending for the next start
+            self.resuming.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.pipeline.store.close()  # queued writes land before the engine goes
         with contextlib.suppress(Exception):
             await self.integrator.run_once()
         await self.metrics_endpoint.stop()

@@ -82,10 +82,9 @@ class Pipeline:
         structlog.contextvars.bind_contextvars(request_id=req.request_id)
         request_json = canonical_json(request_to_dict(req))
         fingerprint = hashlib.sha256(request_json).hexdigest()
-        existing = await self.store.find_request(req.request_id)
-        if existing is None and await self._accept(req, request_json, fingerprint) is None:
-            existing = await self.store.find_request(req.request_id)  # lost a race: same key
-        if existing is not None:
+        if await self._accept(req, request_json, fingerprint) is None:  # the id is taken
+            existing = await self.store.find_request(req.request_id)
+            assert existing is not None, "an accept conflicted with a request that is not there"
             if existing.fingerprint != fingerprint:
                 raise FailedPrecondition(
                     f"request_id {req.request_id!r} was already used for a different request"

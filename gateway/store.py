@@ -1,7 +1,9 @@
 """The gateway's persistence: requests, raw answers, reports — each write with its audit leaves.
 
-Every method is one transaction. Audit leaves are appended on the same connection, so a report
-never exists without its leaf and a rolled-back write leaves no leaf behind.
+Every write commits in one transaction together with its audit leaves, so a report never exists
+without its leaf and a rolled-back write leaves no leaf behind. ``accept`` and ``complete`` go
+through the store's :class:`~gateway.writer.Writer`, which commits concurrent writes together
+(group commit) and answers each caller after the commit.
 """
 
 from __future__ import annotations
@@ -9,24 +11,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import ColumnElement, Row, and_, bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.fanout import Answer
 from gateway.models import report_subjects, reports, requests, source_answers
+from gateway.writer import AuditAppender, Batch, Writer
 
 __all__ = ["AuditAppender", "ReportFilter", "Store", "StoredReport", "StoredRequest"]
-
-
-class AuditAppender(Protocol):
-    """The part of the audit log the store needs: append leaves inside a caller's transaction."""
-
-    async def append(
-        self, entries: Sequence[bytes], conn: AsyncConnection | None = None
-    ) -> int: ...
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -63,6 +57,11 @@ class Store:
     def __init__(self, engine: AsyncEngine, audit: AuditAppender) -> None:
         self.engine = engine
         self.audit = audit
+        self._writer = Writer(engine, audit)
+
+    async def close(self) -> None:
+        """Wait for the writes already queued to commit (the engine is the caller's to dispose)."""
+        await self._writer.close()
 
     async def find_request(self, request_id: str) -> StoredRequest | None:
         async with self.engine.connect() as conn:
@@ -73,13 +72,7 @@ class Store:
 
     async def accept(self, row: dict[str, Any], entry: bytes) -> int | None:
         """Insert the request and its RequestAccepted leaf; None if the request id exists."""
-        try:
-            async with self.engine.begin() as conn:
-                leaf = await self.audit.append([entry], conn)
-                await conn.execute(insert(requests).values(**row, leaf_index=leaf))
-        except IntegrityError:
-            return None
-        return leaf
+        return await self._writer.write(_Accept(row, (entry,)))
 
     async def complete(
         self,
@@ -91,27 +84,10 @@ class Store:
         subject_digests: Sequence[str],
     ) -> int | None:
         """Store answers, report and leaves in one transaction; None if another writer won."""
-        try:
-            async with self.engine.begin() as conn:
-                first = await self.audit.append([*answer_entries, report_entry], conn)
-                await _insert_answers(conn, request_id, answers, first)
-                leaf = first + len(answer_entries)
-                await conn.execute(insert(reports).values(**report_row, leaf_index=leaf))
-                await conn.execute(
-                    insert(report_subjects),
-                    [
-                        {"report_id": report_row["report_id"], "subject_digest": d}
-                        for d in sorted(set(subject_digests))
-                    ],
-                )
-                await conn.execute(
-                    update(requests)
-                    .where(requests.c.request_id == request_id)
-                    .values(report_id=report_row["report_id"])
-                )
-        except IntegrityError:
-            return None
-        return leaf
+        job = _Complete(
+            request_id, answers, (*answer_entries, report_entry), report_row, subject_digests
+        )
+        return await self._writer.write(job)
 
     async def get_report(self, report_id: str) -> StoredReport | None:
         async with self.engine.connect() as conn:
@@ -170,32 +146,68 @@ class Store:
             return [_stored_request(r) for r in rows]
 
 
-async def _insert_answers(
-    conn: AsyncConnection, request_id: str, answers: Sequence[Answer], first_leaf: int
-) -> None:
-    rows = [
-        {
-            "request_id": request_id,
-            "source": a.source,
-            "category": a.category,
-            "department": a.department,
-            "adapter_version": a.adapter_version,
-            "status": a.status.value,
-            "error": a.error,
-            "as_of": a.as_of,
-            "fetched_at": a.fetched_at,
-            "latency_us": a.latency_us,
-            "attempts": a.attempts,
-            "circuit_open": a.circuit_open,
-            "throttled": a.throttled,
-            "raw": a.raw,
-            "raw_digest": a.raw_digest,
-            "leaf_index": first_leaf + i,
-        }
-        for i, a in enumerate(answers)
-    ]
-    if rows:
-        await conn.execute(insert(source_answers), rows)
+# executemany with one parameter dict per request: WHERE request_id = :b_request_id
+_LINK_REPORT = (
+    update(requests)
+    .where(requests.c.request_id == bindparam("b_request_id"))
+    .values(report_id=bindparam("b_report_id"))
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Accept:
+    """The request row and its RequestAccepted leaf."""
+
+    row: dict[str, Any]
+    entries: tuple[bytes, ...]
+
+    def stage(self, first_leaf: int, batch: Batch) -> int:
+        batch.insert(requests, {**self.row, "leaf_index": first_leaf})
+        return first_leaf
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Complete:
+    """Answers, report, subjects and the request's link to the report; one leaf per answer
+    and the ReportSigned leaf last (``entries``)."""
+
+    request_id: str
+    answers: Sequence[Answer]
+    entries: tuple[bytes, ...]
+    report_row: dict[str, Any]
+    subject_digests: Sequence[str]
+
+    def stage(self, first_leaf: int, batch: Batch) -> int:
+        for i, a in enumerate(self.answers):
+            batch.insert(source_answers, _answer_row(self.request_id, a, first_leaf + i))
+        leaf = first_leaf + len(self.entries) - 1
+        report_id = self.report_row["report_id"]
+        batch.insert(reports, {**self.report_row, "leaf_index": leaf})
+        for digest in sorted(set(self.subject_digests)):
+            batch.insert(report_subjects, {"report_id": report_id, "subject_digest": digest})
+        batch.update(_LINK_REPORT, {"b_request_id": self.request_id, "b_report_id": report_id})
+        return leaf
+
+
+def _answer_row(request_id: str, a: Answer, leaf: int) -> dict[str, Any]:
+    return {
+        "request_id": request_id,
+        "source": a.source,
+        "category": a.category,
+        "department": a.department,
+        "adapter_version": a.adapter_version,
+        "status": a.status.value,
+        "error": a.error,
+        "as_of": a.as_of,
+        "fetched_at": a.fetched_at,
+        "latency_us": a.latency_us,
+        "attempts": a.attempts,
+        "circuit_open": a.circuit_open,
+        "throttled": a.throttled,
+        "raw": a.raw,
+        "raw_digest": a.raw_digest,
+        "leaf_index": leaf,
+    }
 
 
 def _stored_request(row: Row[Any]) -> StoredRequest:

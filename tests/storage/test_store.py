@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import pytest_asyncio
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.base import AnswerStatus
 from audit.sql import SqlStorage
@@ -169,3 +172,190 @@ async def test_list_reports_filters_and_keyset_pagination(store: Store) -> None:
     )
     assert [r.report_id for r in await store.list_reports(window, 10, None)] == ["rep2", "rep1"]
     assert await rows(store, requests) == 5
+
+
+class CountingAudit:
+    """The SQL audit log, counting appends (one per transaction) and failing on demand."""
+
+    def __init__(self, storage: SqlStorage) -> None:
+        self.storage = storage
+        self.appends = 0
+        self.failure: Exception | None = None
+        self.entered = asyncio.Event()
+        self.gate: asyncio.Event | None = None  # set: appends wait for it
+
+    async def append(self, entries: Sequence[bytes], conn: AsyncConnection | None = None) -> int:
+        self.appends += 1
+        self.entered.set()
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.failure is not None:
+            raise self.failure
+        return await self.storage.append(entries, conn)
+
+
+@pytest_asyncio.fixture
+async def counted(store: Store) -> AsyncIterator[tuple[Store, CountingAudit]]:
+    """A store on the same database whose audit appends are counted."""
+    audit = CountingAudit(SqlStorage(store.engine))
+    counted = Store(store.engine, audit)
+    yield counted, audit
+    await counted.close()
+
+
+async def entry_at(store: Store, leaf: int) -> bytes:
+    return (await SqlStorage(store.engine).entries(leaf, leaf + 1))[0]
+
+
+async def log_size(store: Store) -> int:
+    return await SqlStorage(store.engine).size()
+
+
+@pytest.mark.asyncio
+async def test_concurrent_accepts_commit_together_with_contiguous_leaves(
+    counted: tuple[Store, CountingAudit],
+) -> None:
+    """Concurrent accepts share one transaction; leaves are 0..n-1, each its own request's."""
+    store, audit = counted
+    ids = [f"r{i}" for i in range(50)]
+    leaves = await asyncio.gather(*(store.accept(request_row(r), r.encode()) for r in ids))
+    assert sorted(leaves) == list(range(50))  # type: ignore[type-var]
+    assert audit.appends == 1
+    for rid, leaf in zip(ids, leaves, strict=True):
+        stored = await store.find_request(rid)
+        assert stored is not None
+        assert stored.leaf_index == leaf
+        assert await entry_at(store, leaf) == rid.encode()
+
+
+@pytest.mark.asyncio
+async def test_concurrent_completes_store_each_job_rows_at_its_own_leaves(
+    counted: tuple[Store, CountingAudit],
+) -> None:
+    """Concurrent completes in one batch: each answer and report points at its own leaves."""
+    store, audit = counted
+    ids = [f"r{i}" for i in range(20)]
+    await asyncio.gather(*(store.accept(request_row(r), b"accepted") for r in ids))
+    leaves = await asyncio.gather(
+        *(
+            store.complete(
+                r,
+                [answer("a", r.encode()), answer("b", r.encode())],
+                [f"{r}-a".encode(), f"{r}-b".encode()],
+                report_row(f"rep-{r}", r),
+                f"{r}-signed".encode(),
+                [f"d-{r}"],
+            )
+            for r in ids
+        )
+    )
+    assert audit.appends == 2
+    assert await log_size(store) == 20 + 60
+    for rid, leaf in zip(ids, leaves, strict=True):
+        assert leaf is not None
+        report = await store.get_report(f"rep-{rid}")
+        assert report is not None
+        assert report.leaf_index == leaf
+        assert await entry_at(store, leaf) == f"{rid}-signed".encode()
+        raws = await store.answers(rid)
+        assert [r.raw for r in raws] == [rid.encode()] * 2
+        assert [await entry_at(store, r.leaf_index) for r in raws] == [
+            f"{rid}-a".encode(),
+            f"{rid}-b".encode(),
+        ]
+        stored = await store.find_request(rid)
+        assert stored is not None
+        assert stored.report_id == f"rep-{rid}"
+
+
+@pytest.mark.asyncio
+async def test_duplicate_in_a_batch_gets_none_and_the_others_commit(
+    counted: tuple[Store, CountingAudit],
+) -> None:
+    """A reused request id inside a batch is refused alone; the rest commit, leaves contiguous."""
+    store, audit = counted
+    assert await store.accept(request_row("taken"), b"taken") == 0
+    ids = ["a", "b", "taken", "c", "c", "d"]
+    leaves = await asyncio.gather(*(store.accept(request_row(r), r.encode()) for r in ids))
+    assert leaves[2] is None
+    assert leaves[4] is None  # the second "c" of the same batch
+    assert sorted(x for x in leaves if x is not None) == [1, 2, 3, 4]
+    assert audit.appends == 1 + 1 + len(ids)  # the first accept, the batch, each job alone
+    assert await log_size(store) == 5
+    for rid in ["a", "b", "c", "d"]:
+        stored = await store.find_request(rid)
+        assert stored is not None
+        assert await entry_at(store, stored.leaf_index) == rid.encode()
+
+
+@pytest.mark.asyncio
+async def test_competing_completes_in_a_batch_let_exactly_one_report_win(store: Store) -> None:
+    """Two reports for one request in the same batch: the first wins, the second gets None."""
+    await store.accept(request_row("r1"), b"accepted")
+    first, second = await asyncio.gather(
+        store.complete("r1", [answer("a")], [b"a1"], report_row("rep1", "r1"), b"s1", ["d"]),
+        store.complete("r1", [answer("a")], [b"a2"], report_row("rep2", "r1"), b"s2", ["d"]),
+    )
+    assert (first, second) == (2, None)
+    assert [await entry_at(store, i) for i in range(3)] == [b"accepted", b"a1", b"s1"]
+    assert await rows(store, reports) == 1
+    assert await rows(store, source_answers) == 1
+
+
+@pytest.mark.asyncio
+async def test_writer_failure_fails_every_waiting_caller(
+    counted: tuple[Store, CountingAudit],
+) -> None:
+    """An error inside the batch reaches all its callers (no hang); later writes still work."""
+    store, audit = counted
+    audit.failure = RuntimeError("disk on fire")
+    async with asyncio.timeout(10):
+        outcomes = await asyncio.gather(
+            *(store.accept(request_row(f"r{i}"), b"x") for i in range(5)),
+            return_exceptions=True,
+        )
+    assert [str(o) for o in outcomes] == ["disk on fire"] * 5
+    assert await rows(store, requests) == 0
+    audit.failure = None
+    assert await store.accept(request_row("after"), b"after") == 0
+
+
+@pytest.mark.asyncio
+async def test_stopped_writer_fails_its_batch_and_the_queued_callers(
+    counted: tuple[Store, CountingAudit],
+) -> None:
+    """Cancelling the writer mid-batch fails the caller in it and the one queued behind it."""
+    store, audit = counted
+    audit.gate = asyncio.Event()
+    first = asyncio.create_task(store.accept(request_row("r1"), b"x"))
+    await audit.entered.wait()
+    second = asyncio.create_task(store.accept(request_row("r2"), b"y"))
+    await asyncio.sleep(0)
+    writer = next(t for t in asyncio.all_tasks() if t.get_name() == "hedui-store-writer")
+    writer.cancel()
+    async with asyncio.timeout(10):
+        outcomes = await asyncio.gather(first, second, return_exceptions=True)
+    assert [type(o) for o in outcomes] == [RuntimeError, RuntimeError]
+    assert await rows(store, requests) == 0
+
+
+@pytest.mark.asyncio
+async def test_database_error_fails_callers_instead_of_hanging(store: Store) -> None:
+    """A database error that is not a key conflict (a dropped table) fails the callers."""
+    async with store.engine.begin() as conn:
+        await conn.run_sync(lambda sync: report_subjects.drop(sync))
+    await store.accept(request_row("r1"), b"accepted")
+    async with asyncio.timeout(10):
+        with pytest.raises(DBAPIError):
+            await store.complete("r1", [], [], report_row("rep1", "r1"), b"s", ["d"])
+    assert await log_size(store) == 1
+
+
+@pytest.mark.asyncio
+async def test_close_waits_for_queued_writes(store: Store) -> None:
+    """close() returns after the writes already queued have committed."""
+    pending = [asyncio.create_task(store.accept(request_row(f"r{i}"), b"x")) for i in range(3)]
+    await asyncio.sleep(0)
+    await store.close()
+    assert all(p.done() for p in pending)
+    assert await rows(store, requests) == 3

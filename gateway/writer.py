@@ -1,0 +1,184 @@
+"""Group commit: one writer task per store turns queued write jobs into one transaction per batch.
+
+A caller queues a :class:`Job` (its audit entries, and how to stage its rows once it knows
+where its leaves landed) and waits for the job's leaf index. The writer takes what is queued
+(at most ``max_batch`` jobs; no timer, only one loop turn so that callers ready to queue can),
+appends all the batch's leaves with one ``append`` call, so each job gets a contiguous range in
+queue order, inserts each table's rows with one executemany, runs each update as one
+executemany, commits, and only then answers the callers: a caller's rows and leaves are durable
+when it hears back, and a rolled-back batch leaves no leaf. While one batch commits (on a
+backend whose statements yield to the loop) the next one queues.
+
+One job's unique-key conflict (a reused request id, a report race) must not fail the others:
+on an :class:`IntegrityError` the batch is rolled back and its jobs rerun one transaction each,
+and only the conflicting job answers ``None``. Any other failure fails the batch's callers with
+that error. The task exists only while there is work, so an idle store holds no task to stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+from collections import deque
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from sqlalchemy import Insert, Table, Update, insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+__all__ = ["AuditAppender", "Batch", "Job", "Writer"]
+
+
+class AuditAppender(Protocol):
+    """The part of the audit log the store needs: append leaves inside a caller's transaction."""
+
+    async def append(
+        self, entries: Sequence[bytes], conn: AsyncConnection | None = None
+    ) -> int: ...
+
+
+@dataclasses.dataclass(slots=True)
+class Batch:
+    """The rows of one transaction, gathered per statement so each runs once (executemany)."""
+
+    inserts: dict[tuple[Table, tuple[str, ...]], list[dict[str, Any]]] = dataclasses.field(
+        default_factory=dict
+    )
+    updates: dict[Update, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
+
+    def insert(self, table: Table, row: dict[str, Any]) -> None:
+        self.inserts.setdefault((table, tuple(row)), []).append(row)
+
+    def update(self, statement: Update, params: dict[str, Any]) -> None:
+        self.updates.setdefault(statement, []).append(params)
+
+    async def execute(self, conn: AsyncConnection) -> None:
+        """Inserts parents before children (the tables' foreign keys), then the updates."""
+        for (table, _), rows in sorted(self.inserts.items(), key=_parents_first):
+            await conn.execute(_insert_of(table), rows)
+        for statement, params in self.updates.items():
+            await conn.execute(statement, params)
+
+
+class Job(Protocol):
+    """One caller's write: its audit entries, then its rows once its first leaf is known."""
+
+    @property
+    def entries(self) -> Sequence[bytes]: ...
+
+    def stage(self, first_leaf: int, batch: Batch) -> int:
+        """Add this job's rows to ``batch``; return the leaf index its caller gets back."""
+        ...
+
+
+class Writer:
+    """Queues jobs and commits them in batches on ``engine``, one transaction at a time."""
+
+    def __init__(self, engine: AsyncEngine, audit: AuditAppender, max_batch: int = 256) -> None:
+        self._engine = engine
+        self._audit = audit
+        self._max_batch = max_batch
+        self._queue: deque[tuple[Job, asyncio.Future[int | None]]] = deque()
+        self._task: asyncio.Task[None] | None = None
+
+    async def write(self, job: Job) -> int | None:
+        """The job's leaf index once committed; None if it hit a unique-key conflict."""
+        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._queue.append((job, future))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._drain(), name="hedui-store-writer")
+        return await future
+
+    async def close(self) -> None:
+        """Wait until everything queued so far is committed (or has failed)."""
+        if self._task is not None:
+            await asyncio.wait([self._task])
+
+    async def _drain(self) -> None:
+        batch: list[tuple[Job, asyncio.Future[int | None]]] = []
+        try:
+            while self._queue:
+                await asyncio.sleep(0)  # one loop turn: on inline SQLite a commit never yields
+                batch = self._take()
+                try:
+                    await self._commit_batch(batch)
+                except Exception as exc:
+                    _fail(batch, exc)
+        except BaseException as exc:  # cancelled: nobody may be left waiting
+            _fail([*batch, *self._queue], RuntimeError("the store writer was stopped"), exc)
+            self._queue.clear()
+            raise
+
+    def _take(self) -> list[tuple[Job, asyncio.Future[int | None]]]:
+        """Up to ``max_batch`` queued jobs, in order, without those whose caller gave up."""
+        count = min(len(self._queue), self._max_batch)
+        taken = [self._queue.popleft() for _ in range(count)]
+        return [(job, future) for job, future in taken if not future.done()]
+
+    async def _commit_batch(self, batch: list[tuple[Job, asyncio.Future[int | None]]]) -> None:
+        try:
+            leaves = await self._commit([job for job, _ in batch])
+        except IntegrityError:
+            for job, future in batch:  # one transaction each: only the offender gets None
+                try:
+                    _answer(future, (await self._commit([job]))[0])
+                except IntegrityError:
+                    _answer(future, None)
+                except Exception as exc:
+                    _fail([(job, future)], exc)
+            return
+        for (_, future), leaf in zip(batch, leaves, strict=True):
+            _answer(future, leaf)
+
+    async def _commit(self, jobs: Sequence[Job]) -> list[int]:
+        """One transaction: all leaves in one append, rows per statement; each job's leaf."""
+        if not jobs:
+            return []
+        batch = Batch()
+        async with self._engine.begin() as conn:
+            first = await self._audit.append([e for job in jobs for e in job.entries], conn)
+            leaves = []
+            for job in jobs:
+                leaves.append(job.stage(first, batch))
+                first += len(job.entries)
+            await batch.execute(conn)
+        return leaves
+
+
+_INSERTS: dict[Table, Insert] = {}
+
+
+def _insert_of(table: Table) -> Insert:
+    """One INSERT statement per table, built once (its compiled form is then cached)."""
+    if table not in _INSERTS:
+        _INSERTS[table] = insert(table)
+    return _INSERTS[table]
+
+
+def _parents_first(item: tuple[tuple[Table, tuple[str, ...]], Any]) -> int:
+    return _rank(item[0][0])
+
+
+@functools.cache
+def _rank(table: Table) -> int:
+    """The table's place in its metadata's dependency order (``sorted_tables`` sorts per call)."""
+    return table.metadata.sorted_tables.index(table)
+
+
+def _answer(future: asyncio.Future[int | None], leaf: int | None) -> None:
+    if not future.done():
+        future.set_result(leaf)
+
+
+def _fail(
+    waiting: Sequence[tuple[Job, asyncio.Future[int | None]]],
+    exc: Exception,
+    cause: BaseException | None = None,
+) -> None:
+    if cause is not None:
+        exc.__cause__ = cause
+    for _, future in waiting:
+        if not future.done():
+            future.set_exception(exc)
