@@ -103,6 +103,8 @@ class Gateway:
             code_version=code_version(),
             policies=PolicyLibrary.from_directory(settings.policy_dir),
             versions={item.adapter.name: item.version_label for item in loaded},
+            # a request cannot outlive the longest deadline plus signing and storing it
+            in_flight_s=2 * settings.max_deadline_s,
         )
         await _record_new_keys(audit_log, keys)
         await record_config_changes(engine, audit_log, adapter_digests(settings, loaded), clock)
@@ -120,15 +122,29 @@ class Gateway:
         requests in flight, some waiting on a hung source, must not keep the gateway down.
         """
         self.resuming = asyncio.create_task(self._resume())
-        self._tasks.append(self.resuming)
+        self._tasks += [self.resuming, asyncio.create_task(self._resume_periodically())]
         loop = self.integrator.run_periodically(self.settings.checkpoint_interval_s, self._stop)
         self._tasks.append(asyncio.create_task(loop))
         await self.start_metrics()
 
     async def _resume(self) -> None:
+        """Finish the requests whose worker died (accepted longer than ``in_flight_s`` ago)."""
         resumed = await self.pipeline.resume_pending(self.settings.default_deadline_s)
         if resumed:
             log.warning("resumed_pending_requests", count=resumed)
+
+    async def _resume_periodically(self) -> None:
+        """Every half ``in_flight_s``: a request interrupted just before a crash is resumed
+        once it is stale, by whichever replica looks first."""
+        interval = self.pipeline.in_flight_s / 2
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=interval)
+            if not self._stop.is_set():
+                try:
+                    await self._resume()
+                except Exception:  # the database may be down for a while: try again later
+                    log.exception("resume_pass_failed")
 
     async def start_metrics(self) -> None:
         """Serve Prometheus metrics on ``metrics_listen`` ("": not at all).
@@ -151,7 +167,7 @@ class Gateway:
         if self.resuming is not None:  # unfinished resumptions stay pending for the next start
             self.resuming.cancel()
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self.pipeline.store.close()  # queued writes land before the engine goes
         with contextlib.suppress(Exception):

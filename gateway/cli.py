@@ -114,7 +114,11 @@ def keys_export(
     """Print the public key(s) as PEM, each preceded by its key id."""
     from gateway.keyring import KeyRing
 
-    keys = KeyRing(load_settings().key_dir).public_keys(role)
+    key_dir = load_settings().key_dir
+    if not (key_dir / "keys.json").exists():  # exporting must never create keys behind the log
+        typer.echo(f"no keys in {key_dir}: the gateway creates them when it first starts", err=True)
+        raise typer.Exit(1)
+    keys = KeyRing(key_dir).public_keys(role)
     for key in keys:
         if key.retired_at is None or include_retired:
             state = f"retired {key.retired_at.isoformat()}" if key.retired_at else "current"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,7 +86,10 @@ def export(
         return bundle.to_json()
 
     data = _with_engine(settings, console, run)
-    output.write_bytes(data)
+    # a bundle holds full ID numbers, names and raw department answers: owner-readable only
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
     console.print(f"[green]✓[/] bundle for {report_id} written to {output} ({len(data)} bytes)")
 
 

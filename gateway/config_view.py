@@ -17,6 +17,7 @@ from typing import Any
 import rfc8785
 
 from gateway.config import Settings
+from gateway.logging import mask_id_numbers
 from gateway.registry import LoadedAdapter
 
 __all__ = ["MASK", "adapter_config", "adapter_digests", "effective_config", "mask", "mask_url"]
@@ -41,8 +42,8 @@ def mask(value: Any, key: str = "") -> Any:
         return {k: mask(v, str(k)) for k, v in value.items()}
     if isinstance(value, list):
         return [mask(v) for v in value]
-    if isinstance(value, str):
-        return mask_url(value)
+    if isinstance(value, str):  # URLs lose their passwords; resident ID numbers are masked
+        return mask_id_numbers(mask_url(value))
     return value
 
 

@@ -44,7 +44,11 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     url = normalise_url(url)
     if not is_sqlite(url):
         return create_async_engine(
-            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            hide_parameters=True,  # SQL errors must not carry requests, answers or reports
         )
     database = make_url(url).database
     if database and database != ":memory:":
@@ -54,6 +58,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         pool_size=1,
         max_overflow=0,
         pool_timeout=60,
+        hide_parameters=True,
         async_creator=lambda: _InlineSqlite(database or ":memory:")._open(),
     )
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -37,9 +37,10 @@ from audit.events import subject_digest as audit_subject_digest
 from gateway.assessment import programmes_for
 from gateway.authorization import denied_answer
 from gateway.domain import VerificationRequest
-from gateway.errors import FailedPrecondition, NotFound
+from gateway.errors import FailedPrecondition, NotFound, Unavailable
 from gateway.fanout import Answer, fan_out
 from gateway.findings import FindingPolicy
+from gateway.logging import bind_request
 from gateway.policy import PolicyDocument, PolicyLibrary
 from gateway.privacy import subject_digest
 from gateway.report import build_report, payload_bytes
@@ -73,15 +74,21 @@ class Pipeline:
     policies: PolicyLibrary = dataclasses.field(default_factory=PolicyLibrary.from_directory)
     code_version: str = "hedui"
     versions: dict[str, str] = dataclasses.field(default_factory=dict)
+    # An accepted request without a report younger than this is still being worked on somewhere
+    # (this or another replica); older ones were interrupted and are resumed.
+    in_flight_s: float = 120.0
 
     async def submit(self, req: VerificationRequest, timeout_s: float) -> Submission:
         """Verify one household; idempotent per ``req.request_id``."""
         validate_request(req, self.clock().date())
         if not req.request_id:
             req = dataclasses.replace(req, request_id=uuid.uuid4().hex)
-        structlog.contextvars.bind_contextvars(request_id=req.request_id)
+        with bind_request(req.request_id):
+            return await self._submit(req, timeout_s)
+
+    async def _submit(self, req: VerificationRequest, timeout_s: float) -> Submission:
         request_json = canonical_json(request_to_dict(req))
-        fingerprint = hashlib.sha256(request_json).hexdigest()
+        fingerprint = _fingerprint(req)
         if await self._accept(req, request_json, fingerprint) is None:  # the id is taken
             existing = await self.store.find_request(req.request_id)
             assert existing is not None, "an accept conflicted with a request that is not there"
@@ -91,7 +98,15 @@ class Pipeline:
                 )
             if existing.report_id is not None:
                 return await self._replayed(existing.report_id)
+            if not self._stale(existing):  # never ask the departments twice at once
+                raise Unavailable(f"request {req.request_id!r} is still in progress; retry later")
         return await self._run(req, timeout_s)
+
+    def _stale(self, stored: StoredRequest) -> bool:
+        """Accepted long enough ago that no live worker can still be on it."""
+        accepted = stored.accepted_at
+        accepted = accepted if accepted.tzinfo else accepted.replace(tzinfo=UTC)
+        return (self.clock() - accepted).total_seconds() > self.in_flight_s
 
     async def get(self, report_id: str, reader: str) -> Submission:
         """A stored report; the read itself is recorded in the audit log."""
@@ -103,17 +118,35 @@ class Pipeline:
         )
         return _submission(stored, replayed=False)
 
-    async def resume_pending(self, timeout_s: float, concurrency: int = 16) -> int:
-        """Finish requests accepted before a crash, ``concurrency`` at a time; returns how many."""
-        pending = await self.store.pending_requests()
+    async def resume_pending(
+        self, timeout_s: float, concurrency: int = 16, *, only_stale: bool = True
+    ) -> int:
+        """Finish interrupted requests, ``concurrency`` at a time; returns how many were finished.
+
+        Only requests older than ``in_flight_s`` are taken (younger ones may be in flight on a
+        live replica), unless ``only_stale`` is False (a single gateway restarting after a crash).
+        One failure is logged and does not stop the others.
+        """
+        pending = [
+            s for s in await self.store.pending_requests() if not only_stale or self._stale(s)
+        ]
         gate = asyncio.Semaphore(concurrency)
 
-        async def finish(stored: StoredRequest) -> None:
+        async def finish(stored: StoredRequest) -> bool:
             async with gate:
-                await self._run(request_from_dict(json.loads(stored.request_json)), timeout_s)
+                with bind_request(stored.request_id):
+                    return await self._finish(stored, timeout_s)
 
-        await asyncio.gather(*(finish(s) for s in pending))
-        return len(pending)
+        return sum(await asyncio.gather(*(finish(s) for s in pending)))
+
+    async def _finish(self, stored: StoredRequest, timeout_s: float) -> bool:
+        """Run one interrupted request to its report; log (not raise) a failure."""
+        try:
+            await self._run(request_from_dict(json.loads(stored.request_json)), timeout_s)
+        except Exception:
+            log.exception("resume_failed")
+            return False
+        return True
 
     async def _accept(
         self, req: VerificationRequest, request_json: bytes, fingerprint: str
@@ -241,3 +274,10 @@ class Pipeline:
 def _submission(stored: StoredReport, replayed: bool) -> Submission:
     envelope = dsse.Envelope.from_json(stored.envelope)
     return Submission(json.loads(envelope.payload), envelope, stored.leaf_index, replayed)
+
+
+def _fingerprint(req: VerificationRequest) -> str:
+    """What makes two submissions "the same request": everything but who sent it."""
+    data = request_to_dict(req)
+    del data["requested_by"]  # a retry may come over another connection (peer address)
+    return hashlib.sha256(canonical_json(data)).hexdigest()

@@ -20,6 +20,7 @@ __all__ = [
     "Region",
     "is_region_code",
     "jurisdiction_contains",
+    "jurisdiction_prefix",
     "lookup",
     "province_of",
     "province_prefixes",
@@ -97,10 +98,10 @@ def jurisdiction_contains(tier_code: str, code: str) -> bool:
     _require_six_digits(tier_code)
     if len(code) != 6 or not set(code) <= _DIGITS:
         return False
-    return code.startswith(_jurisdiction_prefix(tier_code))
+    return code.startswith(jurisdiction_prefix(tier_code))
 
 
-def _jurisdiction_prefix(tier_code: str) -> str:
+def jurisdiction_prefix(tier_code: str) -> str:
     """``610000`` → ``61``, ``610100`` → ``6101``, ``610102`` → ``610102``, ``000000`` → ``""``."""
     prefix = tier_code
     while prefix.endswith("00"):

@@ -16,6 +16,7 @@ from gateway.api._proto.hedui.v1 import verification_pb2_grpc as pb_grpc
 from gateway.errors import FieldViolation, InvalidArgument
 from gateway.pipeline import Pipeline, Submission
 from gateway.privacy import subject_digest
+from gateway.regions import jurisdiction_prefix
 from gateway.store import ReportFilter
 from gateway.validation import validate_request
 
@@ -115,7 +116,7 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
             raise InvalidArgument(out)
         flt = ReportFilter(
             subject_digest=subject_digest(self.pipeline.salt, member) if member else "",
-            region_prefix=_region_prefix(region) if region else "",
+            region_prefix=jurisdiction_prefix(region) if region else "",
             created_after=convert.to_datetime(request.created_after)
             if request.HasField("created_after")
             else None,
@@ -131,15 +132,6 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
             remaining if remaining is not None else self.default_deadline_s, self.max_deadline_s
         )
         return max(0.0, budget * DEADLINE_SHARE - DEADLINE_RESERVE_S)
-
-
-def _region_prefix(code: str) -> str:
-    """A tier's jurisdiction is its code's prefix: 610000 → 61, 610100 → 6101 (GB/T 2260 levels)."""
-    if code.endswith("0000"):
-        return code[:2]
-    if code.endswith("00"):
-        return code[:4]
-    return code
 
 
 def _page_token(created_at: datetime, report_id: str) -> str:

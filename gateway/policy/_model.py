@@ -14,6 +14,8 @@ from typing import Any
 
 import rfc8785
 
+from gateway.regions import jurisdiction_prefix
+
 __all__ = ["DatedValue", "Exclusion", "PolicyDocument", "PolicyError", "Resolved", "Value"]
 
 Value = int | bool | tuple[str, ...] | tuple[int, ...]
@@ -98,10 +100,7 @@ class PolicyDocument:
     @property
     def prefix(self) -> str:
         """The jurisdiction prefix: ``610000`` → ``61``, ``610100`` → ``6101``."""
-        code = self.region
-        while code.endswith("00") and len(code) > 2:
-            code = code[:-2]
-        return code
+        return jurisdiction_prefix(self.region)
 
     def canonical(self) -> dict[str, Any]:
         return {

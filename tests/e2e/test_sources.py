@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import grpc
@@ -113,7 +113,9 @@ async def test_request_interrupted_after_acceptance_is_finished_on_restart(
         await work
     assert [p.request_id for p in await gateway.pipeline.store.pending_requests()] == ["crash-1"]
     sim.reset_faults()
-    restarted = await Gateway.open(gateway.settings)
+    # the restart happens after the request's in-flight window: nobody can still be on it
+    later = datetime.now(UTC) + timedelta(seconds=gateway.pipeline.in_flight_s + 1)
+    restarted = await Gateway.open(gateway.settings, clock=lambda: later)
     try:
         await restarted.start_background()
         assert restarted.resuming is not None
@@ -124,3 +126,24 @@ async def test_request_interrupted_after_acceptance_is_finished_on_restart(
     again = await client.submit(message, timeout=5.0)
     assert again.replayed
     assert all(s.status != pb.SOURCE_STATUS_TIMEOUT for s in again.report.sources)
+
+
+@pytest.mark.asyncio
+async def test_duplicate_submission_in_flight_is_refused_not_run_twice(
+    gateway: Gateway, client: Client, sim: Any, cases: list[dict[str, Any]]
+) -> None:
+    """A second submission of a request still in flight is UNAVAILABLE; departments asked once."""
+    sim.set_fault("bank", "hang")
+    message = request_from_case(cases[5], today=today(), request_id="twice-1")
+    first = asyncio.create_task(client.submit(message, timeout=3.0))
+    while await gateway.pipeline.store.find_request("twice-1") is None:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await client.submit(message, timeout=3.0)
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "in progress" in (err.value.details() or "")
+    done = await first
+    assert not done.replayed
+    again = await client.submit(message, timeout=3.0)
+    assert again.replayed
+    assert again.report.report_id == done.report.report_id

@@ -224,3 +224,16 @@ async def test_list_reports_filters_and_pages(client: Client, cases: list[dict[s
     by_region = await stub.ListReports(pb.ListReportsRequest(region_code=region[:2] + "0000"))
     assert "list-2" in [r.request_id for r in by_region.reports]
     assert all(r.region_code.startswith(region[:2]) for r in by_region.reports)
+
+
+@pytest.mark.asyncio
+async def test_retry_over_another_connection_is_replayed(
+    client: Client, server: Any, cases: list[dict[str, Any]]
+) -> None:
+    """The idempotency key does not depend on who or which connection sends the retry."""
+    req = request_from_case(cases[6], today=today(), request_id="idem-3")
+    first = await client.submit(req)
+    async with Client(server.target, caller="another-system") as other:
+        second = await other.submit(req)
+    assert second.replayed
+    assert second.report.report_id == first.report.report_id
