@@ -88,12 +88,37 @@ class Gateway:
         adapters: Sequence[Adapter] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> Gateway:
-        """Connect, migrate, load keys and adapters (``adapters`` overrides discovery)."""
+        """Connect, migrate, load keys and adapters (``adapters`` overrides discovery).
+
+        Whatever was opened is closed again when a later step fails.
+        """
         engine = create_engine(settings.database_url)
-        await migrate.upgrade(engine)
-        keys = KeyRing(settings.key_dir, clock)
+        try:
+            await migrate.upgrade(engine)
+            keys = KeyRing(settings.key_dir, clock)
+            loaded = build_sources(settings, adapters)
+        except BaseException:
+            await engine.dispose()
+            raise
+        try:
+            return await cls._compose(settings, engine, keys, loaded, clock)
+        except BaseException:
+            for item in loaded:
+                with contextlib.suppress(Exception):
+                    await item.adapter.aclose()
+            await engine.dispose()
+            raise
+
+    @classmethod
+    async def _compose(
+        cls,
+        settings: Settings,
+        engine: AsyncEngine,
+        keys: KeyRing,
+        loaded: Sequence[LoadedAdapter],
+        clock: Callable[[], datetime],
+    ) -> Gateway:
         audit_log = SqlStorage(engine)
-        loaded = build_sources(settings, adapters)
         pipeline = Pipeline(
             store=Store(engine, audit_log),
             adapters=[item.adapter for item in loaded],

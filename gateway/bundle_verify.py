@@ -20,7 +20,6 @@ the bundle is consistent with itself.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 
@@ -30,7 +29,7 @@ from adapters.base import Adapter
 from audit import dsse
 from audit.checkpoint import Checkpoint, open_checkpoint
 from audit.errors import CheckpointError, VerificationError
-from audit.events import ReportSigned, parse_entry
+from audit.events import ReportSigned, parse_entry, sha256_hex
 from audit.keys import keyid_of, load_public_pem
 from audit.merkle import leaf_hash
 from audit.note import NoteVerifier
@@ -98,7 +97,7 @@ def _leaf(bundle: Bundle, ctx: Context) -> str:
         raise BundleCheckFailed(
             f"report id: bundle {bundle.report_id}, leaf {event.report_id}, payload {payload_id}"
         )
-    digest = hashlib.sha256(bundle.envelope.to_json()).hexdigest()
+    digest = sha256_hex(bundle.envelope.to_json())
     if event.envelope_digest != digest:
         raise BundleCheckFailed(
             f"envelope digest: the leaf says {event.envelope_digest}, the envelope is {digest}"

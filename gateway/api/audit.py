@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
 import grpc
 
 from adapters.base import Adapter
-from audit.events import ReportRead, entry_bytes
+from audit.events import ReportRead, entry_bytes, sha256_hex
 from audit.merkle import leaf_hash
 from gateway.api._proto.hedui.v1 import audit_pb2 as pb
 from gateway.api._proto.hedui.v1 import audit_pb2_grpc as pb_grpc
@@ -159,8 +158,8 @@ class AuditServicer(pb_grpc.AuditServiceServicer):
                 pb.ReplayDifference(path=d.path, expected=d.expected, found=d.found)
                 for d in result.differences
             ],
-            signed_digest=_hex(result.signed),
-            replayed_digest=_hex(result.replayed),
+            signed_digest=sha256_hex(result.signed),
+            replayed_digest=sha256_hex(result.replayed),
             policy_version=result.policy_version,
             code_version=result.code_version,
         )
@@ -172,10 +171,6 @@ class AuditServicer(pb_grpc.AuditServiceServicer):
         return pb.ListSigningKeysResponse(
             keys=[_key(k) for k in self.log.signing_keys()], log_origin=self.log.origin
         )
-
-
-def _hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _entry(index: int, entry: bytes) -> pb.LogEntry:
