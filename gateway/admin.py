@@ -9,11 +9,12 @@ from __future__ import annotations
 import dataclasses
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 from adapters.base import AnswerStatus, SourceQuery, Subject
 from adapters.resilience import CircuitState, ResilientAdapter
+from audit.events import SourceAnswered, entry_bytes, sha256_hex
 from gateway.config import Settings
 from gateway.registry import LoadedAdapter
 
@@ -103,8 +104,17 @@ def probe_query(settings: Settings, name: str, timeout_s: float) -> SourceQuery:
     )
 
 
-async def probe(item: LoadedAdapter, settings: Settings, timeout_s: float) -> ProbeResult:
-    """Ask the source once, through its guard (quota and circuit apply), and time it."""
+async def probe(
+    item: LoadedAdapter,
+    settings: Settings,
+    timeout_s: float,
+    record: Callable[[bytes], Awaitable[int]] | None = None,
+) -> ProbeResult:
+    """Ask the source once, through its guard (quota and circuit apply), and time it.
+
+    ``record`` appends the answer's SourceAnswered leaf to the audit log: a probe asks a real
+    department about a real (configured) person, and every source answer is a leaf.
+    """
     adapter = item.adapter
     guard = adapter if isinstance(adapter, ResilientAdapter) else ResilientAdapter(adapter)
     query = probe_query(settings, adapter.name, timeout_s)
@@ -112,9 +122,20 @@ async def probe(item: LoadedAdapter, settings: Settings, timeout_s: float) -> Pr
     outcome = await guard.call(query)
     latency_ms = (time.perf_counter() - started) * 1000
     error = outcome.error
+    status = error.status if error is not None else AnswerStatus.OK
+    if record is not None:
+        raw = outcome.raw.body if outcome.raw is not None else b""
+        event = SourceAnswered(
+            request_id=query.request_id,
+            source=adapter.name,
+            status=status.value,
+            raw_digest=sha256_hex(raw),
+            latency_ms=int(latency_ms),
+        )
+        await record(entry_bytes(event))
     return ProbeResult(
         name=adapter.name,
-        status=error.status if error is not None else AnswerStatus.OK,
+        status=status,
         error="" if error is None else (str(error) or type(error).__name__),
         latency_ms=latency_ms,
         attempts=outcome.attempts,

@@ -88,7 +88,7 @@ async def start_server(gateway: Gateway, listen: str) -> RunningServer:
     )
     audit_pb2_grpc.add_AuditServiceServicer_to_server(audit_servicer(gateway), server)
     admin_pb2_grpc.add_AdminServiceServicer_to_server(
-        AdminServicer(gateway.adapters, settings), server
+        AdminServicer(gateway.adapters, settings, gateway.pipeline.store.record_read), server
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -97,7 +97,7 @@ class Store:
         return _stored_report(row) if row else None
 
     async def record_read(self, entry: bytes) -> int:
-        """Append a ReportRead leaf."""
+        """Append one leaf on its own (a ReportRead, a probe's SourceAnswered)."""
         async with self.engine.begin() as conn:
             return await self.audit.append([entry], conn)
 

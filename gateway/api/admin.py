@@ -5,7 +5,7 @@ The work is in :mod:`gateway.admin` (plain objects); this module only converts t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import grpc
 
@@ -73,9 +73,15 @@ def probe_to_proto(result: ProbeResult) -> pb.CheckAdapterResponse:
 class AdminServicer(pb_grpc.AdminServiceServicer):
     """Answers from the gateway's loaded sources."""
 
-    def __init__(self, adapters: Sequence[LoadedAdapter], settings: Settings) -> None:
+    def __init__(
+        self,
+        adapters: Sequence[LoadedAdapter],
+        settings: Settings,
+        record: Callable[[bytes], Awaitable[int]] | None = None,
+    ) -> None:
         self.adapters = sorted(adapters, key=lambda i: i.adapter.name)
         self.settings = settings
+        self.record = record  # appends a probe's audit leaf
 
     async def ListAdapters(
         self, request: pb.ListAdaptersRequest, context: grpc.aio.ServicerContext
@@ -94,4 +100,4 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
             raise NotFound(f"no source named {request.name!r}")
         left = context.time_remaining()
         timeout_s = DEFAULT_PROBE_TIMEOUT_S if left is None else max(0.0, left - 0.05)
-        return probe_to_proto(await probe(item, self.settings, timeout_s))
+        return probe_to_proto(await probe(item, self.settings, timeout_s, self.record))

@@ -14,6 +14,7 @@ import pytest_asyncio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from typer.testing import CliRunner
 
+from audit.events import SourceAnswered, parse_entry
 from gateway.api._proto.hedui.v1 import admin_pb2 as apb
 from gateway.api._proto.hedui.v1 import admin_pb2_grpc as apb_grpc
 from gateway.api._proto.hedui.v1 import verification_pb2 as pb
@@ -193,3 +194,21 @@ async def test_adapters_cli_asks_a_running_gateway(admin_server: RunningServer) 
     )
     assert unknown.exit_code == 1
     assert "NOT_FOUND" in unknown.output
+
+
+@pytest.mark.asyncio
+async def test_check_adapter_records_the_answer_in_the_audit_log(
+    gateway: Gateway, server: RunningServer
+) -> None:
+    """A live probe is a source answer like any other: it becomes a SourceAnswered leaf."""
+    before = await gateway.audit_log.size()
+    async with grpc.aio.insecure_channel(server.target) as channel:
+        result = await apb_grpc.AdminServiceStub(channel).CheckAdapter(
+            apb.CheckAdapterRequest(name="vehicle")
+        )
+    assert await gateway.audit_log.size() == before + 1
+    event = parse_entry((await gateway.audit_log.entries(before, before + 1))[0])
+    assert isinstance(event, SourceAnswered)
+    assert event.source == "vehicle"
+    assert event.request_id.startswith("probe-")
+    assert event.status == pb.SourceStatus.Name(result.status).removeprefix("SOURCE_STATUS_")
