@@ -65,15 +65,20 @@ class Integrator:
         )
 
     async def run_periodically(self, interval_s: float, stop: asyncio.Event) -> None:
-        """Pass after pass until ``stop`` is set; catch up without waiting while leaves pend.
+        """Pass after pass until ``stop`` is set; catch up without waiting while a batch pends.
 
-        A failing pass is logged and retried after the interval: the log only ever waits.
+        Only a full batch (``max_batch`` leaves or more still pending) skips the wait. Under
+        steady load a few leaves always arrive during a pass; running passes back to back for
+        them cost the request loop about a tenth of its CPU (docs/BENCHMARKS.md), so they wait
+        for the next interval instead. A failing pass is logged and retried after the interval:
+        the log only ever waits.
         """
         while not stop.is_set():
             behind = False
             try:
                 result = await self.run_once()
-                behind = result.integrated_size < await self.store.size()
+                pending = await self.store.size() - result.integrated_size
+                behind = pending >= self.max_batch
             except Exception:
                 _log.exception("audit integration pass failed; retrying in %ss", interval_s)
             if not behind:
