@@ -112,12 +112,13 @@ def keys_export(
     include_retired: Annotated[bool, typer.Option("--all", help="also retired keys")] = False,
 ) -> None:
     """Print the public key(s) as PEM, each preceded by its key id."""
+    from rich.console import Console
+
+    from gateway.cli_text import require_keys
     from gateway.keyring import KeyRing
 
     key_dir = load_settings().key_dir
-    if not (key_dir / "keys.json").exists():  # exporting must never create keys behind the log
-        typer.echo(f"no keys in {key_dir}: the gateway creates them when it first starts", err=True)
-        raise typer.Exit(1)
+    require_keys(Console(stderr=True), key_dir)  # exporting must never create keys behind the log
     keys = KeyRing(key_dir).public_keys(role)
     for key in keys:
         if key.retired_at is None or include_retired:

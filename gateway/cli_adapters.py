@@ -11,7 +11,7 @@ configuration could not be read, 2 bad usage.
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import grpc
 import typer
@@ -24,10 +24,10 @@ from gateway.admin import AdapterView, ProbeResult, describe, find, probe
 from gateway.api._proto.hedui.v1 import admin_pb2 as pb
 from gateway.api._proto.hedui.v1 import admin_pb2_grpc as pb_grpc
 from gateway.api._proto.hedui.v1 import verification_pb2 as vpb
-from gateway.cli_text import command
+from gateway.cli_text import command, fail
 from gateway.config import load_settings
 from gateway.registry import LoadedAdapter, RegistryError
-from gateway.sources import build_sources
+from gateway.sources import build_sources, close_sources
 
 __all__ = ["adapters_app"]
 
@@ -46,11 +46,6 @@ _CIRCUIT = {
 }
 _KIND = {pb.ADAPTER_KIND_PLUGIN: "plugin", pb.ADAPTER_KIND_DECLARATIVE: "declarative"}
 _STYLE = {CircuitState.CLOSED: "green", CircuitState.HALF_OPEN: "yellow", CircuitState.OPEN: "red"}
-
-
-def _fail(console: Console, message: str) -> NoReturn:
-    console.print(f"[red]✗[/] {message}")
-    raise typer.Exit(1)
 
 
 def _view_of(info: pb.AdapterInfo) -> AdapterView:
@@ -99,12 +94,7 @@ def _load_local(console: Console) -> list[LoadedAdapter]:
     try:
         return build_sources(load_settings())
     except (RegistryError, ValueError) as exc:
-        _fail(console, f"configuration: {exc}")
-
-
-async def _close(items: list[LoadedAdapter]) -> None:
-    for item in items:
-        await item.adapter.aclose()
+        fail(console, f"configuration: {exc}")
 
 
 async def _list_remote(target: str) -> list[AdapterView]:
@@ -137,7 +127,7 @@ async def _check_local(items: list[LoadedAdapter], name: str, timeout_s: float) 
             raise LookupError(f"no source named {name!r} in the configuration")
         return await probe(item, load_settings(), timeout_s)
     finally:
-        await _close(items)
+        await close_sources(items)
 
 
 @command(adapters_app, "list")
@@ -153,11 +143,11 @@ def list_adapters(target: TargetOption = None) -> None:
         try:
             views = asyncio.run(_list_remote(target))
         except grpc.RpcError as exc:
-            _fail(console, f"{target}: {exc.code().name} {exc.details()}")
+            fail(console, f"{target}: {exc.code().name} {exc.details()}")
     else:
         items = _load_local(console)
         views = sorted((describe(i) for i in items), key=lambda v: v.name)
-        asyncio.run(_close(items))
+        asyncio.run(close_sources(items))
     console.print(_table(views, live=bool(target)))
 
 
@@ -179,9 +169,9 @@ def check_adapter(
         else:
             result = asyncio.run(_check_local(_load_local(console), name, timeout))
     except grpc.RpcError as exc:
-        _fail(console, f"{target}: {exc.code().name} {exc.details()}")
+        fail(console, f"{target}: {exc.code().name} {exc.details()}")
     except LookupError as exc:
-        _fail(console, str(exc))
+        fail(console, str(exc))
     mark = "[green]✓ healthy[/]" if result.healthy else "[red]✗ not healthy[/]"
     console.print(
         f"{mark} {result.name}: {result.status.value} in {result.latency_ms:.1f} ms, "

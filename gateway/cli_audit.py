@@ -12,7 +12,7 @@ import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audit.errors import AuditError, TamperedEntry
 from audit.sql import SqlStorage
-from gateway.cli_text import command
+from gateway.cli_text import command, fail, require_keys
 from gateway.config import Settings, load_settings
 from gateway.errors import GatewayError
 
@@ -44,16 +44,6 @@ audit_app = typer.Typer(
     help="Check the gateway's evidence: bundles offline, the audit log in the database.",
     no_args_is_help=True,
 )
-
-
-def _fail(console: Console, message: str) -> NoReturn:
-    console.print(f"[red]✗[/] {message}")
-    raise typer.Exit(1)
-
-
-def _keys_present(settings: Settings, console: Console) -> None:
-    if not (settings.key_dir / "keys.json").exists():
-        _fail(console, f"no gateway keys in {settings.key_dir} (set HEDUI_KEY_DIR)")
 
 
 @command(report_app, "export")
@@ -74,7 +64,7 @@ def export(
     from gateway.store import Store
 
     console, settings = Console(), load_settings()
-    _keys_present(settings, console)
+    require_keys(console, settings.key_dir)
 
     async def run(engine: AsyncEngine) -> bytes:
         storage = SqlStorage(engine)
@@ -109,7 +99,7 @@ def _with_engine(
     try:
         return asyncio.run(run())
     except (GatewayError, AuditError) as exc:
-        _fail(console, _failure(exc))
+        fail(console, _failure(exc))
 
 
 @command(audit_app, "verify-bundle")
@@ -144,7 +134,7 @@ def verify_bundle(
         pems = [p.read_bytes() for p in key or ()]
         trust = bundle_trust(bundle, pems, [_vkey_text(v) for v in vkey or ()])
     except (OSError, ValueError, GatewayError, AuditError) as exc:
-        _fail(console, f"cannot read the bundle or keys: {exc}")
+        fail(console, f"cannot read the bundle or keys: {exc}")
     settings = load_settings()
     adapters = {item.adapter.name: item.adapter for item in load_adapters(settings)}
     library = PolicyLibrary.from_directory(settings.policy_dir)
@@ -156,7 +146,7 @@ def verify_bundle(
     _trust_note(console, trust.report_keys_from_auditor, trust.note_keys_from_auditor)
     if not all(r.ok for r in results):
         failed = ", ".join(r.name for r in results if not r.ok)
-        _fail(console, f"FAILED: {failed}")
+        fail(console, f"FAILED: {failed}")
     console.print("[green]all checks passed[/]")
 
 
@@ -191,7 +181,7 @@ def verify_log(
     from gateway.keyring import KeyRing
 
     console, settings = Console(), load_settings()
-    _keys_present(settings, console)
+    require_keys(console, settings.key_dir)
     keys = KeyRing(settings.key_dir).public_keys("checkpoint")
     verifiers = [NoteVerifier(settings.log_origin, k.key()) for k in keys]
 

@@ -22,7 +22,8 @@ from rich.table import Table
 from gateway.cli_text import command
 from gateway.config import Settings, load_settings
 from gateway.config_view import adapter_config, effective_config
-from gateway.registry import LoadedAdapter, RegistryError, load_adapters
+from gateway.registry import RegistryError, load_adapters
+from gateway.sources import close_sources
 
 __all__ = ["ConfigError", "checked_settings", "config_app", "problems"]
 
@@ -90,13 +91,8 @@ def _sources_table(settings: Settings) -> Table:
                 str(item.adapter.category), str(where or shown["base_url"]),
             )  # fmt: skip
     finally:
-        asyncio.run(_close(items))
+        asyncio.run(close_sources(items))
     return table
-
-
-async def _close(items: list[LoadedAdapter]) -> None:
-    for item in items:
-        await item.adapter.aclose()
 
 
 @command(config_app, "check")

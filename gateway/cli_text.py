@@ -1,14 +1,16 @@
-"""Help text for typer commands written as ordinary docstrings."""
+"""Shared pieces of the ``hedui`` commands: help text from docstrings, failing with exit 1."""
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
 
 import typer
+from rich.console import Console
 
-__all__ = ["command", "reflow"]
+__all__ = ["command", "fail", "reflow", "require_keys"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,3 +29,15 @@ def command(app: typer.Typer, name: str) -> Callable[[F], F]:
         return fn
 
     return register
+
+
+def fail(console: Console, message: str) -> NoReturn:
+    """Print ``✗ message`` and exit 1 (a check failed or the command could not run)."""
+    console.print(f"[red]✗[/] {message}")
+    raise typer.Exit(1)
+
+
+def require_keys(console: Console, key_dir: Path) -> None:
+    """Exit 1 unless the gateway's keys exist: commands that read keys never create them."""
+    if not (key_dir / "keys.json").exists():
+        fail(console, f"no gateway keys in {key_dir} (set HEDUI_KEY_DIR; the gateway creates them)")

@@ -15,7 +15,7 @@ from adapters.resilience import Clock, ResilientAdapter
 from gateway.config import Settings
 from gateway.registry import LoadedAdapter, load_adapters
 
-__all__ = ["build_sources", "guarded"]
+__all__ = ["build_sources", "close_sources", "guarded"]
 
 
 def guarded(item: LoadedAdapter, settings: Settings, clock: Clock | None = None) -> LoadedAdapter:
@@ -37,3 +37,9 @@ def build_sources(
         else load_adapters(settings)
     )
     return [guarded(item, settings, clock) for item in loaded]
+
+
+async def close_sources(items: Sequence[LoadedAdapter]) -> None:
+    """Release every source's connections."""
+    for item in items:
+        await item.adapter.aclose()
