@@ -37,6 +37,15 @@ def _parser() -> argparse.ArgumentParser:
         help="memory soak length (600 for the full figure)",
     )
     parser.add_argument("--concurrency", type=int, default=32, help="closed-loop client callers")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes (gateway and echo alike; hedui serve --workers)",
+    )
+    parser.add_argument(
+        "--channels", type=int, default=None, help="client channels (default: one per worker)"
+    )
     parser.add_argument("--profile", action="store_true", help="py-spy the pipeline server")
     parser.add_argument("--uvloop", action="store_true", help="serve on uvloop")
     return parser
@@ -57,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         profile=args.profile,
         uvloop=args.uvloop,
         concurrency=args.concurrency,
+        workers=args.workers,
+        channels=args.channels or args.workers,
     )
     started = datetime.now(UTC)
     print(f"{started:%Y-%m-%d %H:%M:%S} UTC · {uptime()}")

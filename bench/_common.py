@@ -27,6 +27,8 @@ class Options:
     profile: bool = False
     uvloop: bool = False
     concurrency: int = 32
+    workers: int = 1  # server processes, for the gateway and its echo baseline alike
+    channels: int = 1  # client channels (connections); give each worker at least one
     results_dir: Path = RESULTS_DIR
 
     def seconds(self, full: float, quick: float) -> float:
@@ -42,6 +44,7 @@ class ThroughputLoad:
     warmup_s: float
     concurrency: int
     tag: str = "bench"
+    channels: int = 1
 
 
 def latency_sample(result: LoadResult) -> dict[str, float]:
@@ -76,6 +79,7 @@ def throughput_round(
                 warmup_s=load.warmup_s,
                 concurrency=load.concurrency,
                 tag=load.tag,
+                channels=load.channels,
             )
         )
         cores = (cpu_seconds(server.pid) - cpu) / (time.perf_counter() - wall)

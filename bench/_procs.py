@@ -29,7 +29,8 @@ class ServerProcess:
 
     def __init__(self, entry: Callable[[Any, Connection], None], spec: Any, timeout_s: float = 60):
         self._parent, child = spawn.Pipe()
-        self._process = spawn.Process(target=entry, args=(spec, child), daemon=True)
+        # not a daemon: a gateway with several workers starts processes of its own
+        self._process = spawn.Process(target=entry, args=(spec, child), daemon=False)
         self._timeout_s = timeout_s
         self.address = ""
 
@@ -116,6 +117,30 @@ def rss_mib(pid: int | None = None) -> float:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (all its threads), from ``/proc``."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    """User + system CPU time a process and its live descendants have used, from ``/proc``."""
+    return sum(_own_cpu_seconds(p) for p in [pid, *_descendants(pid)])
+
+
+def _own_cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except FileNotFoundError:  # exited meanwhile
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _descendants(pid: int) -> list[int]:
+    """Children, grandchildren, … of ``pid`` (e.g. a gateway's worker processes)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        kids = parents.get(todo.pop(), [])
+        found += kids
+        todo += kids
+    return found

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import random
 from collections.abc import AsyncIterator
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from adapters.base import RawAnswer, SourceQuery
 from adapters.testing import FakeAdapter, fake_adapters
-from bench._procs import serve_until_stopped
+from bench._procs import serve_until_stopped, spawn
+
+if TYPE_CHECKING:
+    from gateway.config import Settings
 
 __all__ = [
     "METHOD",
@@ -40,6 +45,7 @@ class EchoSpec:
     response_bytes: int
     delay_s: float = 0.0
     uvloop: bool = False
+    workers: int = 1  # processes sharing the port, like ``hedui serve --workers``
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -53,6 +59,7 @@ class GatewaySpec:
     latency_ms: tuple[float, float] = (0.0, 0.0)  # fake sources: uniform per call
     hang: str = ""  # fake sources: the name of one that never answers
     uvloop: bool = False
+    workers: int = 1  # gateway processes sharing the port (gateway.workers)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -91,6 +98,36 @@ def simulator_main(spec: SimulatorSpec, conn: Connection) -> None:
 
 @contextlib.asynccontextmanager
 async def _echo_server(spec: EchoSpec) -> AsyncIterator[str]:
+    """The echo on a port; with ``workers`` > 1, that many processes share it (SO_REUSEPORT)."""
+    from gateway.workers import reserve_port
+
+    with reserve_port("127.0.0.1:0") as address:
+        others = [
+            spawn.Process(target=_echo_worker, args=(spec, address)) for _ in range(1, spec.workers)
+        ]
+        for process in others:
+            process.start()
+        try:
+            async with _echo_listening(spec, address):
+                yield address
+        finally:
+            for process in others:
+                process.terminate()  # our own children, by their handles
+                process.join(10)
+
+
+def _echo_worker(spec: EchoSpec, address: str) -> None:
+    import asyncio
+
+    async def main() -> None:
+        async with _echo_listening(spec, address):
+            await asyncio.Event().wait()  # until terminated
+
+    asyncio.run(main())
+
+
+@contextlib.asynccontextmanager
+async def _echo_listening(spec: EchoSpec, address: str) -> AsyncIterator[None]:
     import asyncio
 
     import grpc
@@ -108,36 +145,61 @@ async def _echo_server(spec: EchoSpec) -> AsyncIterator[str]:
     )
     server = grpc.aio.server()
     server.add_generic_rpc_handlers((handler,))
-    port = server.add_insecure_port("127.0.0.1:0")
+    server.add_insecure_port(address)
     await server.start()
     try:
-        yield f"127.0.0.1:{port}"
+        yield
     finally:
         await server.stop(1.0)
+
+
+def _settings(spec: GatewaySpec) -> Settings:
+    from gateway.config import load_settings
+
+    return load_settings(
+        database_url=spec.database_url,
+        key_dir=Path(spec.workdir) / "keys",
+        sources_base_url=spec.base_url or "http://127.0.0.1:9",
+        adapter_allowlist=list(SEVEN),  # only the built-ins, whatever else is installed
+        listen="127.0.0.1:0",
+        metrics_listen="",
+        log_json=True,
+        log_level="WARNING",
+    )
 
 
 @contextlib.asynccontextmanager
 async def _gateway_server(spec: GatewaySpec) -> AsyncIterator[str]:
     from gateway.app import Gateway
-    from gateway.config import load_settings
     from gateway.logging import configure_logging
     from gateway.server import running_server
 
+    if spec.workers > 1:
+        async with _gateway_workers(spec) as address:
+            yield address
+        return
     log = (Path(spec.workdir) / "gateway.log").open("a")
     configure_logging(json=True, level="WARNING", file=log)
-    settings = load_settings(
-        database_url=spec.database_url,
-        key_dir=Path(spec.workdir) / "keys",
-        sources_base_url=spec.base_url or "http://127.0.0.1:9",
-        adapter_allowlist=list(SEVEN),  # only the built-ins, whatever else is installed
-    )
-    gateway = await Gateway.open(settings, adapters=None if spec.base_url else _fakes(spec))
+    adapters = None if spec.base_url else _fakes(spec)
+    gateway = await Gateway.open(_settings(spec), adapters=adapters)
     try:
         await gateway.start_background()
         async with running_server(gateway) as server:
             yield server.target
     finally:
         await gateway.close()
+
+
+@contextlib.asynccontextmanager
+async def _gateway_workers(spec: GatewaySpec) -> AsyncIterator[str]:
+    """``spec.workers`` gateway processes on one port, as ``hedui serve --workers`` runs them."""
+    from gateway.workers import WorkerSet, prepare
+
+    settings = _settings(spec)
+    adapters = None if spec.base_url else functools.partial(_fakes, spec)
+    await prepare(settings, adapters)
+    with WorkerSet(settings, spec.workers, adapters) as pool:
+        yield pool.address
 
 
 def _fakes(spec: GatewaySpec) -> list[FakeAdapter]:

@@ -8,6 +8,7 @@ it from another child process with the same closed-loop client. Target ≥ 0.30 
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from pathlib import Path
 
@@ -35,14 +36,22 @@ def response_size(spec: GatewaySpec, requests: list[bytes]) -> int:
 def run(opts: Options) -> list[Result]:
     requests = serialised_requests()
     with tempfile.TemporaryDirectory(prefix="hedui-bench-") as tmp:
-        spec = GatewaySpec(tmp, f"sqlite:///{tmp}/hedui.db", uvloop=opts.uvloop)
-        echo = EchoSpec(response_size(spec, requests), uvloop=opts.uvloop)
+        spec = GatewaySpec(
+            tmp, f"sqlite:///{tmp}/hedui.db", uvloop=opts.uvloop, workers=opts.workers
+        )
+        size = response_size(dataclasses.replace(spec, workers=1), requests)
+        echo = EchoSpec(size, uvloop=opts.uvloop, workers=opts.workers)
         counter = iter(range(10_000))
 
         def load() -> ThroughputLoad:
             tag = f"{NAME}-{Path(tmp).name}-{next(counter)}"
             return ThroughputLoad(
-                requests, opts.seconds(8, 2), opts.seconds(2, 0.5), opts.concurrency, tag
+                requests,
+                opts.seconds(8, 2),
+                opts.seconds(2, 0.5),
+                opts.concurrency,
+                tag,
+                channels=opts.channels,
             )
 
         rounds = alternate(

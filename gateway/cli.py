@@ -38,18 +38,33 @@ def serve(
     listen: Annotated[
         str | None, typer.Option(help="host:port to listen on (HEDUI_LISTEN)")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="serving processes sharing the port, one core each (HEDUI_WORKERS; default 1)",
+        ),
+    ] = None,
 ) -> None:
-    """Run the gateway in the foreground until Ctrl-C (graceful stop)."""
+    """Run the gateway in the foreground until Ctrl-C (graceful stop).
+
+    With --workers N, N processes serve the same port (see docs/operations.md); each
+    client connection goes to one of them.
+    """
     from gateway.app import Gateway
     from gateway.logging import configure_logging
     from gateway.server import run_forever
+    from gateway.workers import serve_workers
 
+    overrides = {"listen": listen} if listen else {}
     try:
-        settings = checked_settings(**({"listen": listen} if listen else {}))
+        settings = checked_settings(**overrides, **({"workers": workers} if workers else {}))
     except ConfigError as exc:  # FILE: key: reason, one a line
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     configure_logging(json=settings.log_json, level=settings.log_level)
+    if settings.workers > 1:
+        raise typer.Exit(serve_workers(settings, settings.workers))
 
     async def run() -> None:
         gateway = await Gateway.open(settings)

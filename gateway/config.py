@@ -87,6 +87,7 @@ class Settings(BaseSettings):
     max_message_bytes: int = 4 * 1024 * 1024
     policy_dir: Path | None = None  # policy files (TOML); None: the shipped examples
     metrics_listen: str = "127.0.0.1:9464"  # Prometheus endpoint host:port; "": none
+    workers: int = Field(default=1, ge=1, le=64)  # serving processes on one port (`serve`)
 
     @classmethod
     def settings_customise_sources(

@@ -83,12 +83,13 @@ class Pipeline:
         validate_request(req, self.clock().date())
         if not req.request_id:
             req = dataclasses.replace(req, request_id=uuid.uuid4().hex)
-        with bind_request(req.request_id):
+        with bind_request(req.request_id), self.store.expecting():
             return await self._submit(req, timeout_s)
 
     async def _submit(self, req: VerificationRequest, timeout_s: float) -> Submission:
-        request_json = canonical_json(request_to_dict(req))
-        fingerprint = _fingerprint(req)
+        data = request_to_dict(req)
+        request_json = canonical_json(data)
+        fingerprint = _fingerprint(data)
         if await self._accept(req, request_json, fingerprint) is None:  # the id is taken
             existing = await self.store.find_request(req.request_id)
             assert existing is not None, "an accept conflicted with a request that is not there"
@@ -276,8 +277,8 @@ def _submission(stored: StoredReport, replayed: bool) -> Submission:
     return Submission(json.loads(envelope.payload), envelope, stored.leaf_index, replayed)
 
 
-def _fingerprint(req: VerificationRequest) -> str:
+def _fingerprint(request: dict[str, Any]) -> str:
     """What makes two submissions "the same request": everything but who sent it."""
-    data = request_to_dict(req)
-    del data["requested_by"]  # a retry may come over another connection (peer address)
+    # a retry may come over another connection (peer address)
+    data = {k: v for k, v in request.items() if k != "requested_by"}
     return hashlib.sha256(canonical_json(data)).hexdigest()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import grpc
 import structlog
@@ -117,13 +117,20 @@ async def running_server(
         await running.stop(grace=1.0)
 
 
-async def run_forever(gateway: Gateway, listen: str, grace: float = 10.0) -> None:
-    """Serve until SIGINT/SIGTERM, then stop gracefully."""
+async def run_forever(
+    gateway: Gateway,
+    listen: str,
+    grace: float = 10.0,
+    on_started: Callable[[], None] | None = None,
+) -> None:
+    """Serve until SIGINT/SIGTERM, then stop gracefully; ``on_started`` once listening."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     running = await start_server(gateway, listen)
+    if on_started is not None:
+        on_started()
     await stop.wait()
     log.info("server_stopping", grace_s=grace)
     await running.stop(grace)

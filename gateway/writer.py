@@ -2,12 +2,18 @@
 
 A caller queues a :class:`Job` (its audit entries, and how to stage its rows once it knows
 where its leaves landed) and waits for the job's leaf index. The writer takes what is queued
-(at most ``max_batch`` jobs; no timer, only one loop turn so that callers ready to queue can),
-appends all the batch's leaves with one ``append`` call, so each job gets a contiguous range in
-queue order, inserts each table's rows with one executemany, runs each update as one
-executemany, commits, and only then answers the callers: a caller's rows and leaves are durable
-when it hears back, and a rolled-back batch leaves no leaf. While one batch commits (on a
-backend whose statements yield to the loop) the next one queues.
+(at most ``max_batch`` jobs), appends all the batch's leaves with one ``append`` call, so each
+job gets a contiguous range in queue order, inserts each table's rows with one executemany,
+runs each update as one executemany, commits, and only then answers the callers: a caller's
+rows and leaves are durable when it hears back, and a rolled-back batch leaves no leaf.
+
+How big a batch gets: a transaction costs about the same for one job as for twenty (the append
+lock, the log size, one statement per table, the commit), so before taking a batch the writer
+lets the event loop run up to ``linger_turns`` more turns — at most ``linger_s`` — while requests
+it has been told about (:meth:`Writer.expecting`: the pipeline's requests in progress) have not
+queued their job yet. When the loop is busy a turn runs every ready request a step further, so
+their jobs join the batch; a lone request commits at once. Without this, on SQLite (statements
+run on the loop and never yield) the batches stay at one or two jobs (docs/BENCHMARKS.md).
 
 One job's unique-key conflict (a reused request id, a report race) must not fail the others:
 on an :class:`IntegrityError` the batch is rolled back and its jobs rerun one transaction each,
@@ -18,10 +24,11 @@ that error. The task exists only while there is work, so an idle store holds no 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import Insert, Table, Update, insert
@@ -76,12 +83,31 @@ class Job(Protocol):
 class Writer:
     """Queues jobs and commits them in batches on ``engine``, one transaction at a time."""
 
-    def __init__(self, engine: AsyncEngine, audit: AuditAppender, max_batch: int = 256) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        audit: AuditAppender,
+        max_batch: int = 256,
+        linger_turns: int = 32,
+        linger_s: float = 0.010,
+    ) -> None:
         self._engine = engine
         self._audit = audit
         self._max_batch = max_batch
+        self._linger_turns = linger_turns
+        self._linger_s = linger_s
         self._queue: deque[tuple[Job, asyncio.Future[int | None]]] = deque()
         self._task: asyncio.Task[None] | None = None
+        self._expected = 0  # callers inside expecting(): they will queue a job, or have
+
+    @contextlib.contextmanager
+    def expecting(self) -> Iterator[None]:
+        """Around a caller's work that will end in :meth:`write` (a batch may wait for it)."""
+        self._expected += 1
+        try:
+            yield
+        finally:
+            self._expected -= 1
 
     async def write(self, job: Job) -> int | None:
         """The job's leaf index once committed; None if it hit a unique-key conflict."""
@@ -100,7 +126,7 @@ class Writer:
         batch: list[tuple[Job, asyncio.Future[int | None]]] = []
         try:
             while self._queue:
-                await asyncio.sleep(0)  # one loop turn: on inline SQLite a commit never yields
+                await self._linger()
                 batch = self._take()
                 try:
                     await self._commit_batch(batch)
@@ -110,6 +136,17 @@ class Writer:
             _fail([*batch, *self._queue], RuntimeError("the store writer was stopped"), exc)
             self._queue.clear()
             raise
+
+    async def _linger(self) -> None:
+        """Let expected callers catch up: a few loop turns, bounded in time (see above)."""
+        await asyncio.sleep(0)  # at least one turn: callers that are ready to queue can
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self._linger_s
+        for _ in range(self._linger_turns - 1):
+            full = len(self._queue) >= self._max_batch
+            if full or self._expected <= len(self._queue) or loop.time() >= until:
+                return
+            await asyncio.sleep(0)
 
     def _take(self) -> list[tuple[Job, asyncio.Future[int | None]]]:
         """Up to ``max_batch`` queued jobs, in order, without those whose caller gave up."""

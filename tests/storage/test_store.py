@@ -19,6 +19,7 @@ from gateway.db import create_engine
 from gateway.fanout import Answer
 from gateway.models import report_subjects, reports, requests, source_answers
 from gateway.store import ReportFilter, Store
+from gateway.writer import Writer
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
 
@@ -359,3 +360,33 @@ async def test_close_waits_for_queued_writes(store: Store) -> None:
     await store.close()
     assert all(p.done() for p in pending)
     assert await rows(store, requests) == 3
+
+
+@pytest.mark.asyncio
+async def test_expected_writers_staggered_over_loop_turns_share_one_transaction(
+    counted: tuple[Store, CountingAudit],
+) -> None:
+    """Requests in progress that write a few loop turns apart still land in one batch."""
+    store, audit = counted
+
+    async def request(n: int) -> int | None:
+        with store.expecting():
+            for _ in range(n):  # e.g. a fan-out taking n more turns than the first caller
+                await asyncio.sleep(0)
+            return await store.accept(request_row(f"r{n}"), f"leaf{n}".encode())
+
+    async with asyncio.timeout(10):
+        leaves = await asyncio.gather(*(request(n) for n in range(5)))
+    assert sorted(leaves) == [0, 1, 2, 3, 4]  # type: ignore[type-var]
+    assert audit.appends == 1
+
+
+@pytest.mark.asyncio
+async def test_a_lone_writer_does_not_wait_for_writers_nobody_announced(store: Store) -> None:
+    """With nobody else expected, a write commits without lingering (limit set to an hour)."""
+    lingering = Store(store.engine, SqlStorage(store.engine))
+    lingering._writer = Writer(store.engine, SqlStorage(store.engine), linger_s=3600.0)
+    with lingering.expecting():
+        async with asyncio.timeout(10):
+            assert await lingering.accept(request_row("alone"), b"alone") == 0
+    await lingering.close()
