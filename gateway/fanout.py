@@ -1,8 +1,10 @@
 """Ask every source at once, under the request's deadline; never let one source fail the request.
 
-Each adapter's ``fetch`` runs in its own task under ``asyncio.timeout``. Whatever happens —
-an answer, an :class:`~adapters.base.AdapterError`, a timeout, a bug in the adapter — becomes
-one :class:`Answer` with a status, so the report can say exactly what each source did.
+Each adapter runs in its own task. A guarded adapter keeps its own deadline; one timer for the
+whole fan-out (the deadline plus a grace) only catches one that does not, and answers TIMEOUT for
+it. A plain adapter's ``fetch`` runs under ``asyncio.timeout``. Whatever happens — an answer, an
+:class:`~adapters.base.AdapterError`, a timeout, a bug in the adapter — becomes one
+:class:`Answer` with a status, so the report can say exactly what each source did.
 """
 
 from __future__ import annotations
@@ -12,12 +14,20 @@ import dataclasses
 import hashlib
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Coroutine, Sequence
 from datetime import date, datetime
+from typing import Any
 
 import structlog
 
-from adapters.base import Adapter, AdapterError, AnswerStatus, SourceQuery, SourceTimeout
+from adapters.base import (
+    Adapter,
+    AdapterError,
+    AnswerStatus,
+    RawAnswer,
+    SourceQuery,
+    SourceTimeout,
+)
 from adapters.records import Record
 from adapters.resilience import Outcome, ResilientAdapter
 
@@ -83,22 +93,74 @@ async def fan_out(
 ) -> list[Answer]:
     """Query all ``adapters`` concurrently; every one yields an :class:`Answer` by the deadline."""
     versions = versions or {}
-    tasks = [_ask(a, query, clock, versions.get(a.name, "")) for a in adapters]
-    answers = list(await asyncio.gather(*tasks))
+    started = time.perf_counter()
+    loop = asyncio.get_running_loop()
+    bases = [_origin(a, versions.get(a.name, "")) for a in adapters]
+    tasks = [
+        loop.create_task(_ask(a, query, clock, b)) for a, b in zip(adapters, bases, strict=True)
+    ]
+    overran = await _settle(tasks, max(query.timeout_s, 0.0) + GUARD_GRACE_S)
+    answers = [
+        _overran(base, query, started, clock) if task in overran else task.result()
+        for task, base in zip(tasks, bases, strict=True)
+    ]
     for adapter, answer in zip(adapters, answers, strict=True):
         if (observer := _observer_of(adapter)) is not None:
             observer(answer)
     return answers
 
 
-async def _ask(
-    adapter: Adapter, query: SourceQuery, clock: Callable[[], datetime], version: str
+async def _settle(tasks: list[asyncio.Task[Answer]], limit_s: float) -> set[asyncio.Task[Answer]]:
+    """Wait for ``tasks`` at most ``limit_s``; cancel and return those still running then.
+
+    Sources end by the deadline themselves, so this one timer for the whole fan-out only
+    catches a bug. If the request itself is cancelled, every source is cancelled with it.
+    """
+    if not tasks:
+        return set()
+    try:
+        _, pending = await asyncio.wait(tasks, timeout=limit_s)
+    except BaseException:  # the request was cancelled: so are its sources
+        await _cancel(tasks)
+        raise
+    if pending:
+        await _cancel(pending)
+    return pending
+
+
+async def _cancel(tasks: Collection[asyncio.Task[Answer]]) -> None:
+    """Cancel ``tasks``; give them one grace to unwind (free a slot, tell a breaker), no more."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.wait(tasks, timeout=GUARD_GRACE_S)
+
+
+def _overran(
+    base: _Origin, query: SourceQuery, started: float, clock: Callable[[], datetime]
 ) -> Answer:
-    """Run one adapter's fetch and decode; translate every outcome into an Answer."""
-    started = time.perf_counter()
-    base = _Origin(adapter.name, str(adapter.category), adapter.department, version)
+    """The answer of a source still running at the deadline plus grace (a bug: it was cancelled)."""
+    log.warning("source_overran_deadline", source=base.source, timeout_s=query.timeout_s)
+    error = SourceTimeout(f"no answer within {query.timeout_s:.3f}s")
+    return _from_outcome(base, Outcome(error=error), started, clock)
+
+
+def _ask(
+    adapter: Adapter, query: SourceQuery, clock: Callable[[], datetime], base: _Origin
+) -> Coroutine[Any, Any, Answer]:
+    """The coroutine asking ``adapter``: a guarded source reports its own outcome."""
     if isinstance(adapter, ResilientAdapter):
-        return await _ask_guarded(adapter, query, clock, base, started)
+        return _ask_guarded(adapter, query, clock, base)
+    return _ask_plain(adapter, query, clock, base)
+
+
+async def _ask_plain(
+    adapter: Adapter,
+    query: SourceQuery,
+    clock: Callable[[], datetime],
+    base: _Origin,
+) -> Answer:
+    """Run one adapter's fetch under the deadline and decode; every outcome becomes an Answer."""
+    started = time.perf_counter()
     try:
         async with asyncio.timeout(max(query.timeout_s, 0.0)):
             raw = await adapter.fetch(query)
@@ -113,16 +175,7 @@ async def _ask(
         return _failed(
             base, AnswerStatus.UNAVAILABLE, f"adapter error: {type(exc).__name__}", started, clock
         )
-    answer = Answer(
-        **dataclasses.asdict(base),
-        status=AnswerStatus.OK,
-        error="",
-        raw=raw.body,
-        as_of=raw.as_of,
-        fetched_at=clock(),
-        latency_us=_elapsed_us(started),
-        attempts=raw.attempts,
-    )
+    answer = _answer(base, AnswerStatus.OK, "", started, clock, raw=raw, attempts=raw.attempts)
     return decode_answer(adapter, answer)
 
 
@@ -131,14 +184,11 @@ async def _ask_guarded(
     query: SourceQuery,
     clock: Callable[[], datetime],
     base: _Origin,
-    started: float,
 ) -> Answer:
     """A guarded source keeps its own deadline; the outcome says how it went (attempts, circuit)."""
+    started = time.perf_counter()
     try:
-        async with asyncio.timeout(max(query.timeout_s, 0.0) + GUARD_GRACE_S):
-            outcome = await adapter.call(query)
-    except TimeoutError:
-        outcome = Outcome(error=SourceTimeout(f"no answer within {query.timeout_s:.3f}s"))
+        outcome = await adapter.call(query)
     except Exception as exc:  # a bug in a plug-in must not fail the request
         log.exception("adapter_crashed", source=adapter.name)
         outcome = Outcome(error=AdapterError(f"adapter error: {type(exc).__name__}"), attempts=1)
@@ -148,15 +198,14 @@ async def _ask_guarded(
 def _from_outcome(
     base: _Origin, outcome: Outcome, started: float, clock: Callable[[], datetime]
 ) -> Answer:
-    raw, error = outcome.raw, outcome.error
-    return Answer(
-        **dataclasses.asdict(base),
-        status=error.status if error is not None else AnswerStatus.OK,
-        error=(str(error) or type(error).__name__) if error is not None else "",
-        raw=raw.body if raw is not None else b"",
-        as_of=raw.as_of if raw is not None else None,
-        fetched_at=clock(),
-        latency_us=_elapsed_us(started),
+    error = outcome.error
+    return _answer(
+        base,
+        error.status if error is not None else AnswerStatus.OK,
+        (str(error) or type(error).__name__) if error is not None else "",
+        started,
+        clock,
+        raw=outcome.raw,
         attempts=outcome.attempts,
         records=outcome.records,
         circuit_open=outcome.circuit_open,
@@ -185,6 +234,42 @@ class _Origin:
     adapter_version: str
 
 
+def _origin(adapter: Adapter, version: str) -> _Origin:
+    return _Origin(adapter.name, str(adapter.category), adapter.department, version)
+
+
+def _answer(
+    base: _Origin,
+    status: AnswerStatus,
+    error: str,
+    started: float,
+    clock: Callable[[], datetime],
+    *,
+    raw: RawAnswer | None,
+    attempts: int,
+    records: tuple[Record, ...] = (),
+    circuit_open: bool = False,
+    throttled: bool = False,
+) -> Answer:
+    """The one place an Answer is built from its origin (no ``asdict``: it deep-copies)."""
+    return Answer(
+        source=base.source,
+        category=base.category,
+        department=base.department,
+        adapter_version=base.adapter_version,
+        status=status,
+        error=error,
+        raw=raw.body if raw is not None else b"",
+        as_of=raw.as_of if raw is not None else None,
+        fetched_at=clock(),
+        latency_us=_elapsed_us(started),
+        attempts=attempts,
+        records=records,
+        circuit_open=circuit_open,
+        throttled=throttled,
+    )
+
+
 def _failed(
     base: _Origin,
     status: AnswerStatus,
@@ -192,16 +277,7 @@ def _failed(
     started: float,
     clock: Callable[[], datetime],
 ) -> Answer:
-    return Answer(
-        **dataclasses.asdict(base),
-        status=status,
-        error=error,
-        raw=b"",
-        as_of=None,
-        fetched_at=clock(),
-        latency_us=_elapsed_us(started),
-        attempts=1,
-    )
+    return _answer(base, status, error, started, clock, raw=None, attempts=1)
 
 
 def _elapsed_us(started: float) -> int:

@@ -29,7 +29,7 @@ from adapters.resilience._clock import Clock, SystemClock
 from adapters.resilience._errors import BulkheadFull, CircuitOpen, QuotaExhausted, RateLimited
 from adapters.resilience._limits import Bulkhead, DailyQuota, TokenBucket
 from adapters.resilience._policy import ResiliencePolicy
-from adapters.resilience._retry import retrying
+from adapters.resilience._retry import is_retryable, retrying
 from adapters.resilience._stats import SourceStats
 
 __all__ = ["Outcome", "ResilientAdapter"]
@@ -121,31 +121,57 @@ class ResilientAdapter:
             what = f"{self.department}: circuit open after repeated failures, not called"
             return Outcome(error=CircuitOpen(what), circuit_open=True)
         tally = _Tally()
-        deadline = started + query.timeout_s
         try:
-            async with self.bulkhead.slot(query.timeout_s) as got:
-                if not got:
-                    raise BulkheadFull(f"{self.department}: no free slot within the time left")
-                outcome = await self._attempts(query, deadline, tally)
+            outcome = await self._in_slot(query, started + query.timeout_s, tally)
         except AdapterError as exc:
             outcome = Outcome(error=exc, attempts=tally.attempts, throttled=tally.throttled)
         self._record(outcome, started)
         return outcome
 
+    async def _in_slot(self, query: SourceQuery, deadline: float, tally: _Tally) -> Outcome:
+        """The attempts, holding a bulkhead slot (waiting for one at most the time left)."""
+        if not await self.bulkhead.enter(query.timeout_s):
+            raise BulkheadFull(f"{self.department}: no free slot within the time left")
+        try:
+            return await self._attempts(query, deadline, tally)
+        finally:
+            self.bulkhead.leave()
+
     async def _attempts(self, query: SourceQuery, deadline: float, tally: _Tally) -> Outcome:
-        """The retry loop (tenacity); the last error escapes when it gives up."""
+        """The first attempt runs bare; only a retryable failure pays for the retry loop."""
+        try:
+            return await self._once(query, deadline, tally)
+        except BaseException as exc:  # what tenacity would catch, judged by the same predicate
+            if not is_retryable(exc):
+                raise
+            failed = exc
+        return await self._retries(query, deadline, tally, failed)
+
+    async def _retries(
+        self, query: SourceQuery, deadline: float, tally: _Tally, failed: BaseException
+    ) -> Outcome:
+        """Attempts 2…n (tenacity); the last error escapes when it gives up.
+
+        tenacity's first attempt re-raises ``failed``, so it judges that failure (wait, stop,
+        attempt number) exactly as if it had run the first attempt itself.
+        """
         loop = retrying(self.policy, self.clock, deadline, self.breaker, self._rng)
+        replay: BaseException | None = failed
         async for attempt in loop:
             with attempt:
+                if replay is not None:
+                    first, replay = replay, None
+                    raise first
                 return await self._once(query, deadline, tally)
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     async def _once(self, query: SourceQuery, deadline: float, tally: _Tally) -> Outcome:
         """One attempt: admission (rate, quota), the call under its timeout, the decode."""
-        await self._admit(deadline, tally)
+        if self.rate is not None or self.quota is not None:
+            await self._admit(deadline, tally)
         budget = max(0.0, min(self.policy.attempt_timeout_s, deadline - self.clock.monotonic()))
         tally.attempts += 1
-        raw = await self._fetch(dataclasses.replace(query, timeout_s=budget), tally)
+        raw = await self._fetch(_with_timeout(query, budget), tally)
         try:
             records = self.inner.decode(raw.body)
         except MalformedAnswer as exc:
@@ -189,3 +215,20 @@ class ResilientAdapter:
         latency_us = int((self.clock.monotonic() - started) * 1_000_000)
         failed = outcome.error is not None and not isinstance(outcome.error, _ANSWERED)
         self.stats.record(latency_us, not failed)
+
+
+def _with_timeout(query: SourceQuery, timeout_s: float) -> SourceQuery:
+    """``dataclasses.replace(query, timeout_s=timeout_s)``, built directly: it runs per attempt.
+
+    A test pins the field list, so a new SourceQuery field cannot be dropped here unnoticed.
+    """
+    if type(query) is not SourceQuery:  # a subclass keeps its class and extra fields
+        return dataclasses.replace(query, timeout_s=timeout_s)
+    return SourceQuery(
+        request_id=query.request_id,
+        subjects=query.subjects,
+        as_of=query.as_of,
+        purpose=query.purpose,
+        authorization_ref=query.authorization_ref,
+        timeout_s=timeout_s,
+    )

@@ -17,34 +17,52 @@ __all__ = ["Bulkhead", "DailyQuota", "TokenBucket"]
 
 
 class Bulkhead:
-    """At most ``limit`` calls in flight (0: unlimited); waiting for a slot is bounded."""
+    """At most ``limit`` calls in flight (0: unlimited); waiting for a slot is bounded.
+
+    :meth:`enter` / :meth:`leave` are the hot path (a free slot costs no timer);
+    :meth:`slot` is the same as a context manager.
+    """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.in_flight = 0
         self._slots = asyncio.Semaphore(limit) if limit else None
 
+    async def enter(self, wait_s: float) -> bool:
+        """Take a slot: True at once when one is free, else after waiting at most ``wait_s``."""
+        slots = self._slots
+        if slots is not None:
+            if not slots.locked():
+                await slots.acquire()  # a free slot: returns without suspending, so no timer
+            elif not await _wait_for_slot(slots, wait_s):
+                return False
+        self.in_flight += 1
+        return True
+
+    def leave(self) -> None:
+        """Give back a slot that :meth:`enter` granted."""
+        self.in_flight -= 1
+        if self._slots is not None:
+            self._slots.release()
+
     @contextlib.asynccontextmanager
     async def slot(self, wait_s: float) -> AsyncIterator[bool]:
         """Yield True holding a slot, or False when none came free within ``wait_s``."""
-        if self._slots is None:
-            got = True
-        else:
-            try:
-                async with asyncio.timeout(max(wait_s, 0.0)):
-                    await self._slots.acquire()
-                got = True
-            except TimeoutError:
-                got = False
-        if got:
-            self.in_flight += 1
+        got = await self.enter(wait_s)
         try:
             yield got
         finally:
             if got:
-                self.in_flight -= 1
-                if self._slots is not None:
-                    self._slots.release()
+                self.leave()
+
+
+async def _wait_for_slot(slots: asyncio.Semaphore, wait_s: float) -> bool:
+    """Wait at most ``wait_s`` for a slot of a full ``slots``; whether one came free."""
+    try:
+        async with asyncio.timeout(max(wait_s, 0.0)):
+            return await slots.acquire()
+    except TimeoutError:
+        return False
 
 
 class TokenBucket:

@@ -4,6 +4,9 @@ Retried: connection errors, HTTP 502/503/504, :class:`TransientError`, and HTTP 
 least its Retry-After). Never retried: other 4xx (denied, not found), 500, malformed answers,
 timeouts (the attempt already used its time) and the gateway's own refusals. A retry happens only
 when its wait plus a minimal attempt fit before the request's deadline.
+
+The guard runs the first attempt without tenacity and builds :func:`retrying` only after a
+retryable failure (most calls succeed at once; building the loop costs more than the call).
 """
 
 from __future__ import annotations
