@@ -19,8 +19,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-import rfc8785
-
+from audit.canonical import canonical_json
 from audit.errors import EventError
 
 __all__ = [
@@ -57,7 +56,7 @@ def subject_digest(id_numbers: Iterable[str], salt: bytes) -> str:
     if len(salt) < 16:
         raise ValueError("the subject salt must be a secret of at least 16 bytes")
     ids = sorted(i.strip().upper() for i in id_numbers)
-    return hmac.new(salt, rfc8785.dumps(ids), hashlib.sha256).hexdigest()
+    return hmac.new(salt, canonical_json(ids), hashlib.sha256).hexdigest()
 
 
 class AuditEvent:
@@ -67,9 +66,8 @@ class AuditEvent:
     TYPE: ClassVar[str]
 
     def __post_init__(self) -> None:
-        hints = _hints(type(self))
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            _check_field(f.name, hints[f.name], getattr(self, f.name))
+        for name, kind in _fields(type(self)):
+            _check_field(name, kind, getattr(self, name))
 
 
 def _check_field(name: str, kind: type, value: object) -> None:
@@ -91,6 +89,20 @@ def _hints(cls: type[AuditEvent]) -> dict[str, type]:
     if cls.TYPE not in _HINTS:
         _HINTS[cls.TYPE] = typing.get_type_hints(cls)
     return _HINTS[cls.TYPE]
+
+
+_FIELDS: dict[type[AuditEvent], tuple[tuple[str, type], ...]] = {}
+
+
+def _fields(cls: type[AuditEvent]) -> tuple[tuple[str, type], ...]:
+    """Each field's name and type, in declaration order, resolved once per event kind
+    (``dataclasses.fields`` is too slow to ask for every leaf)."""
+    found = _FIELDS.get(cls)
+    if found is None:
+        hints = _hints(cls)
+        names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+        found = _FIELDS[cls] = tuple((name, hints[name]) for name in names)
+    return found
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -198,9 +210,10 @@ def _decode(name: str, kind: type, value: object) -> object:
 
 def entry_bytes(event: AuditEvent) -> bytes:
     """The leaf bytes: RFC 8785 canonical JSON of type, version and fields."""
-    names = [f.name for f in dataclasses.fields(event)]  # type: ignore[arg-type]
-    fields: dict[str, Any] = {name: _encode(getattr(event, name)) for name in names}
-    return rfc8785.dumps({"type": event.TYPE, "v": SCHEMA_VERSION, **fields})
+    fields: dict[str, Any] = {
+        name: _encode(getattr(event, name)) for name, _ in _fields(type(event))
+    }
+    return canonical_json({"type": event.TYPE, "v": SCHEMA_VERSION, **fields})
 
 
 def parse_entry(data: bytes) -> AuditEvent:
@@ -214,7 +227,7 @@ def parse_entry(data: bytes) -> AuditEvent:
     kind = _KINDS.get(obj.pop("type", None))
     if kind is None or obj.pop("v", None) != SCHEMA_VERSION:
         raise EventError(f"unknown event type or version in {data[:80]!r}")
-    hints, names = _hints(kind), {f.name for f in dataclasses.fields(kind)}  # type: ignore[arg-type]
+    hints, names = _hints(kind), {name for name, _ in _fields(kind)}
     if set(obj) != names:
         raise EventError(f"{kind.TYPE}: fields {sorted(obj)}, expected {sorted(names)}")
     event = kind(**{k: _decode(k, hints[k], v) for k, v in obj.items()})

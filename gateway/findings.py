@@ -109,19 +109,29 @@ class Facts:
 
     household: Household
     answers: tuple[Answer, ...]
+    # The rules ask for one category's answer and one subject's records dozens of times per
+    # report, so the answers are indexed once, here: the first answer of each category, and the
+    # (answer, record) pairs of each subject in answer then record order.
+    _by_category: dict[str, Answer] = dataclasses.field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _by_subject: dict[str, list[tuple[Answer, Record]]] = dataclasses.field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        for a in self.answers:
+            self._by_category.setdefault(a.category, a)
+            for r in a.records:
+                self._by_subject.setdefault(r.subject_id, []).append((a, r))
 
     def answer(self, category: str) -> Answer | None:
         """The first answer from a source of ``category``."""
-        return next((a for a in self.answers if a.category == category), None)
+        return self._by_category.get(category)
 
     def records(self, kind: type[Record], subject_id: str) -> list[tuple[Answer, Record]]:
         """Records of ``kind`` about ``subject_id``, with the answer they came from."""
-        return [
-            (a, r)
-            for a in self.answers
-            for r in a.records
-            if isinstance(r, kind) and r.subject_id == subject_id
-        ]
+        return [(a, r) for a, r in self._by_subject.get(subject_id, ()) if isinstance(r, kind)]
 
 
 Rule = Callable[[Facts, FindingPolicy], Iterable[Finding]]

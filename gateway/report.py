@@ -27,7 +27,11 @@ SCHEMA = "hedui.report.v1"
 
 def iso_time(moment: datetime) -> str:
     """RFC 3339 UTC with microseconds and a ``Z``: the one timestamp form in reports."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = moment.astimezone(UTC)
+    if utc.year < 1000:  # strftime writes such years unpadded: keep the bytes it gave
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # the same text as strftime("%Y-%m-%dT%H:%M:%S.%fZ") for less than half the CPU
+    return utc.isoformat(timespec="microseconds").removesuffix("+00:00") + "Z"
 
 
 def _iso_date(value: date | None) -> str:

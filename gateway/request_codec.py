@@ -6,52 +6,15 @@ import dataclasses
 from datetime import date
 from typing import Any
 
-import orjson
-import rfc8785
-
+from audit.canonical import canonical_json
 from gateway.domain import Authorization, Category, Household, Member, Purpose, VerificationRequest
 
 __all__ = ["canonical_json", "request_from_dict", "request_to_dict"]
 
+# ``canonical_json`` (RFC 8785, with its orjson fast path) lives in ``audit.canonical``: the audit
+# leaves need it too, and ``audit`` never imports ``gateway``. Re-exported here for the gateway.
 
-# RFC 8785 §3.2.2.3: I-JSON integers are exact only within ±(2**53 - 1); rfc8785 refuses the rest
-_INT_MIN, _INT_MAX = -(2**53) + 1, 2**53 - 1
-
-
-def canonical_json(data: Any) -> bytes:
-    """RFC 8785 canonical JSON: the one byte form for anything hashed or signed.
-
-    For plain data (str, int within ±(2**53 - 1), bool, None, lists, tuples and dicts with keys
-    in the Basic Multilingual Plane) orjson with sorted keys writes exactly the RFC 8785 bytes,
-    for about a sixth of the CPU: strings escaped as ECMAScript ``JSON.stringify`` does (§3.2.2.2),
-    and keys in the BMP sort the same by UTF-16 code unit as by code point (§3.2.3). Anything
-    else (floats, keys outside the BMP, subclasses) goes to ``rfc8785`` itself.
-    ``tests/gateway/test_canonical_json.py`` checks the two agree byte for byte (hypothesis).
-    """
-    if _plain(data):
-        try:
-            return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
-        except orjson.JSONEncodeError:  # e.g. a lone surrogate: let rfc8785 decide
-            pass
-    return bytes(rfc8785.dumps(data))
-
-
-def _plain(value: Any) -> bool:
-    """Whether orjson's bytes for ``value`` are RFC 8785's (exact types, see above)."""
-    kind = type(value)
-    if kind is str or kind is bool or value is None:
-        return True
-    if kind is int:
-        return _INT_MIN <= int(value) <= _INT_MAX
-    if kind is list or kind is tuple:
-        return all(_plain(item) for item in value)
-    if kind is dict:
-        return all(_bmp_key(k) and _plain(v) for k, v in value.items())
-    return False
-
-
-def _bmp_key(key: Any) -> bool:
-    return type(key) is str and (key.isascii() or all(ord(c) <= 0xFFFF for c in key))
+_MEMBER_FIELDS = tuple(f.name for f in dataclasses.fields(Member))
 
 
 def request_to_dict(req: VerificationRequest) -> dict[str, Any]:
@@ -81,7 +44,8 @@ def request_to_dict(req: VerificationRequest) -> dict[str, Any]:
 
 def _member(member: Member) -> dict[str, Any]:
     """A member's fields; ``supporter`` only when set, so older requests keep their bytes."""
-    out = dataclasses.asdict(member)
+    # what dataclasses.asdict gave (every field is a scalar), without its deep copy per value
+    out = {name: getattr(member, name) for name in _MEMBER_FIELDS}
     if not member.supporter:
         del out["supporter"]
     return out

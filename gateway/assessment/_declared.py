@@ -55,15 +55,25 @@ def declared_items(
     facts: Facts, policy: FindingPolicy, excluded: Mapping[str, str]
 ) -> list[DeclaredItem]:
     """One row per member and declared item, in member order."""
+    ok = {c: answered(facts, c) for c in _CATEGORIES}
+    left_out = frozenset(excluded)
     return [
-        row for m in facts.household.members for row in _member_rows(facts, policy, m, excluded)
+        row for m in facts.household.members for row in _member_rows(facts, policy, m, left_out, ok)
     ]
 
 
+_CATEGORIES = ("social_insurance", "housing_fund", "bank", "vehicle", "property")
+
+
 def _member_rows(
-    facts: Facts, policy: FindingPolicy, m: Member, excluded: Mapping[str, str]
+    facts: Facts,
+    policy: FindingPolicy,
+    m: Member,
+    excluded: frozenset[str],
+    ok: Mapping[str, bool],
 ) -> list[DeclaredItem]:
-    income, _ = verified_monthly_income(facts, m, frozenset(excluded))
+    """``ok``: whether the source of each category answered (the same for every member)."""
+    income, _ = verified_monthly_income(facts, m, excluded)
     deposits = sum(
         r.balance_fen
         for _, r in facts.records(BankAccount, m.id_number)
@@ -75,15 +85,14 @@ def _member_rows(
         if isinstance(r, VehicleRecord) and r.status == "registered"
     )
     properties = len(facts.records(PropertyRecord, m.id_number))
-    income_known = answered(facts, "social_insurance") and answered(facts, "housing_fund")
+    income_known = ok["social_insurance"] and ok["housing_fund"]
     rows = (
         ("monthly_income_fen", m.declared_monthly_income_fen, income, policy.income_tolerance_fen,
          income_known, ("social_insurance", "housing_fund")),
         ("deposits_fen", m.declared_deposits_fen, deposits, policy.deposit_tolerance_fen,
-         answered(facts, "bank"), ("bank",)),
-        ("vehicles", m.declared_vehicles, vehicles, 0, answered(facts, "vehicle"), ("vehicle",)),
-        ("properties", m.declared_properties, properties, 0, answered(facts, "property"),
-         ("property",)),
+         ok["bank"], ("bank",)),
+        ("vehicles", m.declared_vehicles, vehicles, 0, ok["vehicle"], ("vehicle",)),
+        ("properties", m.declared_properties, properties, 0, ok["property"], ("property",)),
     )  # fmt: skip
     return [
         DeclaredItem(m.id_number, item, declared, found, _status(declared, found, tol, known), src)

@@ -12,8 +12,7 @@ import hashlib
 from datetime import date
 from typing import Any
 
-import rfc8785
-
+from audit.canonical import canonical_json
 from gateway.regions import jurisdiction_prefix
 
 __all__ = ["DatedValue", "Exclusion", "PolicyDocument", "PolicyError", "Resolved", "Value"]
@@ -96,6 +95,9 @@ class PolicyDocument:
     title: str
     parameters: dict[str, tuple[DatedValue, ...]]
     exclusions: tuple[Exclusion, ...]
+    # the digest, computed on first use: every report pins its documents by digest, and
+    # canonicalising a whole document per report cost more than the rest of the assessment
+    _digest: str = dataclasses.field(default="", init=False, repr=False, compare=False)
 
     @property
     def prefix(self) -> str:
@@ -119,7 +121,10 @@ class PolicyDocument:
     @property
     def digest(self) -> str:
         """``sha256:<hex>`` of the canonical form."""
-        return "sha256:" + hashlib.sha256(bytes(rfc8785.dumps(self.canonical()))).hexdigest()
+        if not self._digest:
+            digest = "sha256:" + hashlib.sha256(canonical_json(self.canonical())).hexdigest()
+            object.__setattr__(self, "_digest", digest)  # a cache: frozen to everyone else
+        return self._digest
 
     def resolve(self, name: str, day: date) -> Resolved:
         """The value of ``name`` in force on ``day``; :class:`PolicyError` when there is none."""
