@@ -32,7 +32,9 @@ from typing import Any, TypeVar
 
 import certifi
 import httpx
+import orjson
 
+from adapters._transport import DEFAULT_HEADERS, AiohttpTransport, endpoint, exchange
 from adapters.base import (
     AdapterConfig,
     AdapterError,
@@ -65,6 +67,18 @@ def parse_json(raw: bytes) -> JsonReader:
         return JsonReader(json.loads(raw, parse_float=Decimal), "$")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedAnswer(f"not JSON ({len(raw)} bytes): {exc}") from exc
+
+
+def _parse_for_peek(raw: bytes) -> JsonReader:
+    """``parse_json`` for reading two strings: orjson (≈4× faster) parses, json is the fallback.
+
+    Where orjson succeeds, json gives the same strings; for what only json accepts (NaN, a
+    UTF-16 body, integers past 64 bits) json parses as before. Money is never read from this.
+    """
+    try:
+        return JsonReader(orjson.loads(raw), "$")
+    except orjson.JSONDecodeError:
+        return parse_json(raw)
 
 
 class JsonReader:
@@ -157,18 +171,19 @@ class HttpJsonAdapter:
         self.name = config.name
         self._config = config
         self._path = str(config.options.get("path", self.path))
-        # One client per adapter (connection pool, keep-alive), made now rather than inside the
-        # first request: building it loads CA certificates, which blocks the event loop.
-        self._client = httpx.AsyncClient(
-            base_url=config.base_url,
-            transport=config.options.get("transport"),
-            headers={"Accept": "application/json", **dict(config.options.get("headers", {}))},
-            verify=_tls_context(),
-        )
-
-    def _http(self) -> httpx.AsyncClient:
-        """The adapter's one client."""
-        return self._client
+        # One transport per adapter (connection pool, keep-alive), made now rather than inside
+        # the first request: the TLS context loads CA certificates, which blocks the event loop.
+        # Requests go to it straight: httpx.AsyncClient would merge URLs, headers and cookies
+        # and run its auth and redirect machinery on every call, for nothing these APIs use.
+        transport = config.options.get("transport") or AiohttpTransport(_tls_context())
+        self._transport: httpx.AsyncBaseTransport = transport
+        self._url = endpoint(config.base_url, self._path)
+        self._headers = {
+            **DEFAULT_HEADERS,
+            "Accept": "application/json",
+            **dict(config.options.get("headers", {})),
+            "Content-Type": "application/json",
+        }
 
     def map_entry(self, entry: JsonReader) -> Iterable[Record]:
         """The records in one per-subject entry of the answer."""
@@ -178,16 +193,14 @@ class HttpJsonAdapter:
         """POST the query; the exact answer bytes, or an AdapterError (table in module doc)."""
         if query.timeout_s <= 0:
             raise SourceTimeout(f"{self.department}: no time left to ask")
-        response = await send(
-            self.department,
-            query.timeout_s,
-            self._http().post(
-                self._path,
-                content=_request_body(query),
-                timeout=query.timeout_s,
-                headers={"Content-Type": "application/json", "X-Request-Id": query.request_id},
-            ),
+        request = httpx.Request(
+            "POST",
+            self._url,
+            content=_request_body(query),
+            headers={**self._headers, "X-Request-Id": query.request_id},
+            extensions={"timeout": httpx.Timeout(query.timeout_s).as_dict()},
         )
+        response = await send(self.department, query.timeout_s, exchange(self._transport, request))
         body = response.content
         department, as_of = self._peek(body)
         content_type = response.headers.get("content-type", "application/json")
@@ -205,15 +218,14 @@ class HttpJsonAdapter:
         """The department's own name and as-of date, if the body has them (decode checks)."""
         name_key, as_of_key, _ = self.envelope
         try:
-            doc = parse_json(body)
+            doc = _parse_for_peek(body)
             return doc.text(name_key), doc.day(as_of_key)
         except MalformedAnswer:
             return self.department, None
 
     async def aclose(self) -> None:
         """Close the connection pool (if a fetch ever opened one)."""
-        if self._client is not None:
-            await self._client.aclose()
+        await self._transport.aclose()
 
 
 def _request_body(query: SourceQuery) -> bytes:
@@ -225,7 +237,7 @@ def _request_body(query: SourceQuery) -> bytes:
         "purpose": query.purpose,
         "authorization_ref": query.authorization_ref,
     }
-    return json.dumps(body, ensure_ascii=False).encode()
+    return orjson.dumps(body)  # UTF-8 without \u escapes, as before; compact separators
 
 
 async def send(

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from adapters._http import _tls_context, send
+from adapters._transport import AiohttpTransport
 from adapters.base import MalformedAnswer, RawAnswer, SourceQuery, SourceTimeout
 from adapters.declarative._mapping import convert, decode_records, parse, read_path
 from adapters.declarative._spec import FieldSpec, HttpJsonSourceSpec
@@ -74,7 +75,8 @@ class HttpJsonSource:
         self.category, self.department = spec.category, spec.department
         self._client = httpx.AsyncClient(
             base_url=base_url,
-            transport=transport,
+            # aiohttp's pool, as for the built-in adapters (why: adapters._transport)
+            transport=transport or AiohttpTransport(_tls_context()),
             headers={"Accept": "application/json", **spec.headers},
             verify=_tls_context(),
         )
