@@ -7,6 +7,7 @@ a third; the echo baseline is driven by the same client with a response of the s
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from pathlib import Path
 
@@ -37,15 +38,25 @@ def run(opts: Options) -> list[Result]:
         ServerProcess(simulator_main, sim_spec) as sim,
     ):
         spec = GatewaySpec(
-            tmp, f"sqlite:///{tmp}/hedui.db", base_url=sim.address, uvloop=opts.uvloop
+            tmp,
+            f"sqlite:///{tmp}/hedui.db",
+            base_url=sim.address,
+            uvloop=opts.uvloop,
+            workers=opts.workers,
         )
-        echo = EchoSpec(response_size(spec, requests), uvloop=opts.uvloop)
+        size = response_size(dataclasses.replace(spec, workers=1), requests)
+        echo = EchoSpec(size, uvloop=opts.uvloop, workers=opts.workers)
         counter = iter(range(10_000))
 
         def load() -> ThroughputLoad:
             tag = f"{NAME}-{Path(tmp).name}-{next(counter)}"
             return ThroughputLoad(
-                requests, opts.seconds(8, 2), opts.seconds(2, 0.5), opts.concurrency, tag
+                requests,
+                opts.seconds(8, 2),
+                opts.seconds(2, 0.5),
+                opts.concurrency,
+                tag,
+                channels=opts.channels,
             )
 
         rounds = alternate(
