@@ -172,7 +172,7 @@ def _settings(spec: GatewaySpec) -> Settings:
 async def _gateway_server(spec: GatewaySpec) -> AsyncIterator[str]:
     from gateway.app import Gateway
     from gateway.logging import configure_logging
-    from gateway.server import running_server
+    from gateway.server import freeze_startup_heap, running_server
 
     if spec.workers > 1:
         async with _gateway_workers(spec) as address:
@@ -185,6 +185,7 @@ async def _gateway_server(spec: GatewaySpec) -> AsyncIterator[str]:
     try:
         await gateway.start_background()
         async with running_server(gateway) as server:
+            freeze_startup_heap()  # as run_forever (hedui serve) does
             yield server.target
     finally:
         await gateway.close()
