@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Collection, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, Self, runtime_checkable
 
 from audit import merkle
 from audit.errors import LogRangeError
@@ -63,6 +63,9 @@ class LogStorage(Protocol):
     ) -> None: ...
     async def latest_checkpoint(self) -> StoredCheckpoint | None: ...
     async def checkpoints(self) -> list[StoredCheckpoint]: ...
+    def reading(self) -> AbstractAsyncContextManager[LogStorage]:
+        """This store for several reads in a row, one at a time (SQL: on one connection)."""
+        ...
 
 
 class IntegrationTx(Protocol):
@@ -86,6 +89,11 @@ class TreeStore(ABC):
 
     @abstractmethod
     def integration(self) -> AbstractAsyncContextManager[IntegrationTx]: ...
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[Self]:
+        """This store for several reads in a row; backends with connections pin one here."""
+        yield self
 
     async def integrate(self, max_batch: int = 10_000) -> int:
         """Hash up to ``max_batch`` pending leaves into stored nodes; return the integrated size."""
@@ -131,7 +139,8 @@ class TreeStore(ABC):
         if not 0 <= old <= new:
             raise LogRangeError(f"no consistency proof from size {old} to size {new}")
         spans = merkle.consistency_spans(old, new)
-        nodes = await self._fetch(merkle.nodes_for(spans), f"consistency proof to size {new}")
+        ids = merkle.nodes_for(spans)
         if new > 0 and old in (0, new):  # empty proof: still refuse sizes not integrated
-            await self._fetch([merkle.perfect_nodes(0, new)[-1]], f"consistency proof to {new}")
+            ids.append(merkle.perfect_nodes(0, new)[-1])
+        nodes = await self._fetch(ids, f"consistency proof to size {new}")
         return merkle.assemble(spans, nodes)

@@ -163,3 +163,20 @@ class LogStorageConformance:
         with pytest.raises(CheckpointError):
             await store.save_checkpoint(3, "other\n")
         assert [c.note for c in await store.checkpoints()] == ["three\n"]
+
+    @pytest.mark.asyncio
+    async def test_reads_in_a_reading_block_match(self, store: LogStorage) -> None:
+        """Inside reading(), sizes, entries, roots, proofs and checkpoints read as outside it."""
+        hashes = await _filled(store, 9)
+        await store.save_checkpoint(9, "nine\n")
+        async with store.reading() as log:
+            assert (await log.size(), await log.integrated_size()) == (9, 9)
+            assert await log.entries(2, 5) == sample_entries(3, 2)
+            assert await log.root(9) == merkle.root(hashes)
+            assert await log.inclusion_proof(4, 9) == merkle.inclusion_proof(4, hashes)
+            assert await log.consistency_proof(3, 9) == merkle.consistency_proof(3, hashes)
+            assert await log.node_range(0, 0, 9) == hashes
+            assert [c.size for c in await log.checkpoints()] == [9]
+            async with log.reading() as nested:
+                assert await nested.size() == 9
+        assert await store.size() == 9

@@ -3,7 +3,7 @@
 :class:`AuditLog` is the one read-side view shared by the ``AuditService`` servicer and the bundle
 exporter; it speaks plain Python (bytes, ints, small dataclasses), never protobuf. Sizes of ``0``
 mean "the latest signed checkpoint": proofs are only useful against a tree head the auditor can
-check a signature on.
+check a signature on. Each call's reads share one pooled connection (``LogStorage.reading``).
 """
 
 from __future__ import annotations
@@ -118,12 +118,7 @@ class AuditLog:
 
     async def resolve_size(self, size: int) -> int:
         """``size``, or the latest checkpoint's size when it is 0."""
-        if size:
-            return size
-        stored = await self.log.latest_checkpoint()
-        if stored is None:
-            raise LogRangeError("no checkpoint has been signed yet")
-        return stored.size
+        return await _resolve_size(self.log, size)
 
     async def report_leaf(self, report_id: str) -> int:
         """The index of a report's ReportSigned leaf."""
@@ -134,21 +129,36 @@ class AuditLog:
 
     async def inclusion(self, index: int, size: int = 0) -> Inclusion:
         """Leaf ``index`` with its audit path to the root at ``size`` (0: latest checkpoint)."""
-        size = await self.resolve_size(size)
-        if index >= size:
-            raise LogRangeError(f"leaf {index} is not in the tree of size {size} (not yet signed)")
-        hashes = await self.log.inclusion_proof(index, size)
-        (entry,) = await self.log.entries(index, index + 1)
-        return Inclusion(index, size, entry, tuple(hashes), await self.log.root(size))
+        async with self.log.reading() as log:
+            size = await _resolve_size(log, size)
+            if index >= size:
+                raise LogRangeError(
+                    f"leaf {index} is not in the tree of size {size} (not yet signed)"
+                )
+            hashes = await log.inclusion_proof(index, size)
+            (entry,) = await log.entries(index, index + 1)
+            root = await log.root(size)
+        return Inclusion(index, size, entry, tuple(hashes), root)
 
     async def consistency(self, first: int, second: int = 0) -> tuple[int, int, list[bytes]]:
         """Sizes and the consistency proof from ``first`` to ``second`` (0: latest)."""
-        second = await self.resolve_size(second)
-        return first, second, await self.log.consistency_proof(first, second)
+        async with self.log.reading() as log:
+            second = await _resolve_size(log, second)
+            return first, second, await log.consistency_proof(first, second)
 
     async def entries(self, start: int, end: int) -> list[bytes]:
         """Entries ``[start, end)`` of the appended log."""
-        size = await self.log.size()
-        if end > size:
-            raise LogRangeError(f"entries up to {end}: the log holds {size}")
-        return await self.log.entries(start, end)
+        async with self.log.reading() as log:
+            size = await log.size()
+            if end > size:
+                raise LogRangeError(f"entries up to {end}: the log holds {size}")
+            return await log.entries(start, end)
+
+
+async def _resolve_size(log: LogStorage, size: int) -> int:
+    if size:
+        return size
+    stored = await log.latest_checkpoint()
+    if stored is None:
+        raise LogRangeError("no checkpoint has been signed yet")
+    return stored.size

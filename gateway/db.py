@@ -8,6 +8,7 @@ and with one connection every request queues behind every other one's round trip
 docs/BENCHMARKS.md). The price: while another *process* holds the write lock, the loop waits
 (``busy_timeout``) instead of only this connection.
 PostgreSQL gets a normal pool; URLs may be given as ``postgresql://…`` and are mapped to asyncpg.
+Every checkout is pinged first (:func:`_ping`), so a restarted server costs no failed request.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from typing import Any
 import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.util import await_only  # 2.1 also calls it await_; 2.0 knows only this
 
 __all__ = ["create_engine", "is_sqlite", "normalise_url"]
 
@@ -43,13 +46,14 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """An async engine for ``url`` tuned for its backend."""
     url = normalise_url(url)
     if not is_sqlite(url):
-        return create_async_engine(
+        engine = create_async_engine(
             url,
             pool_size=pool_size,
             max_overflow=pool_size,
-            pool_pre_ping=True,
             hide_parameters=True,  # SQL errors must not carry requests, answers or reports
         )
+        event.listen(engine.sync_engine, "checkout", _ping)  # instead of pool_pre_ping=True
+        return engine
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -63,6 +67,30 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     )
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Check a pooled connection before handing it out; a dead one resets the pool.
+
+    This is ``pool_pre_ping`` in one round trip instead of three: SQLAlchemy's asyncpg ping wraps
+    its query in BEGIN … ROLLBACK (for PgBouncer); ours is one simple-protocol ``SELECT 1``,
+    which prepares nothing, so PgBouncer's transaction mode is fine with it too (``;`` would be
+    cheaper still, but asyncpg fails on its empty reply). Measured on a proof's node read at 10⁵
+    leaves: about 0.1 ms less per checkout (issue 6).
+
+    Why not drop the ping for ``pool_recycle`` plus a retry on disconnect errors, saving that
+    last round trip too? Recycling by age does not notice a PostgreSQL restart: afterwards the
+    first statement on every pooled connection fails. Reads could be retried, but a write fails
+    inside its transaction (the group-commit writer's, the integrator's), and its callers would
+    see the error. An operator must see none after a restart, so every checkout stays checked.
+    As with ``pool_pre_ping``, :class:`InvalidatePoolError` makes the pool discard every
+    connection opened before now and hand out a new one; if PostgreSQL is still down, the
+    connect error is raised.
+    """
+    try:
+        await_only(dbapi_connection.driver_connection.execute("SELECT 1"))
+    except Exception as exc:  # any failure: the connection is unusable, so replace it
+        raise InvalidatePoolError(f"pool ping failed: {exc!r}") from exc
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
