@@ -26,6 +26,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
+import operator
+import re
 from datetime import date
 
 from gateway import regions
@@ -42,7 +45,11 @@ __all__ = [
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 # Check character for (weighted sum mod 11) = 0, 1, …, 10.
 _CHECK_CHARS = "10X98765432"
+# The sum over ASCII codes instead of digit values is too large by 48 ("0") times each weight.
+_ASCII_EXCESS = ord("0") * sum(_WEIGHTS)
 _DIGITS = frozenset("0123456789")
+# The shape _check_shape demands, as one test for the common case of a well-formed number.
+_WELL_FORMED = re.compile(r"[0-9]{17}[0-9X]")
 # Residence permits of Taiwan residents: a prefix outside GB/T 2260 (see the module docstring).
 _PERMIT_PREFIXES = frozenset({"83"})
 
@@ -85,7 +92,15 @@ def check_digit(first17: str) -> str:
     """The check character for the first 17 digits of an ID number (ISO 7064 MOD 11-2)."""
     if len(first17) != 17 or not set(first17) <= _DIGITS:
         raise ValueError(f"need exactly 17 digits, got {len(first17)} characters")
-    total = sum(int(digit) * weight for digit, weight in zip(first17, _WEIGHTS, strict=True))
+    return _check_char(first17)
+
+
+def _check_char(number: str) -> str:
+    """The check character over the first 17 characters of ``number``, known to be ASCII digits.
+
+    Weighted sum of the ASCII codes, less the excess: one C-level pass instead of 17 ``int()``s.
+    """
+    total = sum(map(operator.mul, number[:17].encode("ascii"), _WEIGHTS)) - _ASCII_EXCESS
     return _CHECK_CHARS[total % 11]
 
 
@@ -95,12 +110,14 @@ def parse_id_number(text: str, *, today: date | None = None) -> ResidentId:
     ``today`` (default: the local date) bounds the birth date; pass it to keep callers pure.
     """
     number = text[:17] + "X" if len(text) == 18 and text[17] == "x" else text
-    _check_shape(number)
-    _check_province(number[:2])
+    if not _WELL_FORMED.fullmatch(number):
+        _check_shape(number)  # raises, saying which character is wrong
+    if number[:2] not in _known_prefixes():
+        raise InvalidIdNumber(f"unknown province prefix {number[:2]}")
     birth = _birth_date(number[6:14])
     if birth > (today or date.today()):
         raise InvalidIdNumber(f"birth date {birth.isoformat()} is in the future")
-    expected = check_digit(number[:17])
+    expected = _check_char(number)
     if number[17] != expected:
         raise InvalidIdNumber(f"wrong check digit: expected {expected}, found {number[17]}")
     return ResidentId(
@@ -119,15 +136,22 @@ def _check_shape(number: str) -> None:
         raise InvalidIdNumber(f"character 18 must be a digit or X, found {number[17]!r}")
 
 
-def _check_province(prefix: str) -> None:
-    """The first two digits name a provincial-level division (GB/T 2260) or a permit prefix."""
-    if prefix not in regions.province_prefixes() and prefix not in _PERMIT_PREFIXES:
-        raise InvalidIdNumber(f"unknown province prefix {prefix}")
+@functools.cache
+def _known_prefixes() -> frozenset[str]:
+    """What the first two digits may be: a provincial-level division (GB/T 2260) or a permit.
+
+    Public reference data, combined once (never ID numbers: those are not cached anywhere).
+    """
+    return regions.province_prefixes() | _PERMIT_PREFIXES
 
 
 def _birth_date(digits: str) -> date:
-    """YYYYMMDD as a calendar date."""
+    """YYYYMMDD (eight ASCII digits) as a calendar date.
+
+    ``fromisoformat`` reads the basic form YYYYMMDD (Python 3.11+) and rejects exactly what
+    ``date(int(…), int(…), int(…))`` rejects, at a quarter of the cost.
+    """
     try:
-        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+        return date.fromisoformat(digits)
     except ValueError:
         raise InvalidIdNumber(f"birth date {digits} is not a valid date") from None

@@ -166,8 +166,19 @@ def _text(path: str, value: str, max_length: int) -> Iterator[FieldViolation]:
         yield FieldViolation(path, "is required")
     elif len(value) > max_length:
         yield FieldViolation(path, f"must be at most {max_length} characters, found {len(value)}")
-    if any(unicodedata.category(char) in _CONTROL_CATEGORIES for char in value):
+    if _has_control(value):
         yield FieldViolation(path, "must not contain control characters")
+
+
+def _has_control(value: str) -> bool:
+    """Whether ``value`` has a character of :data:`_CONTROL_CATEGORIES`.
+
+    Python counts every character of those categories as not printable (and some more: Zs, Co,
+    Cn), so a printable string, the usual case, needs no walk through its characters.
+    """
+    if value.isprintable():
+        return False
+    return any(unicodedata.category(char) in _CONTROL_CATEGORIES for char in value)
 
 
 def _amount(path: str, value: int, cap: int = MAX_AMOUNT_FEN) -> Iterator[FieldViolation]:

@@ -18,6 +18,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from audit.errors import AuditError
+from gateway.api._handlers import HandlerCache, UnaryHandler
 from gateway.errors import GatewayError, InvalidArgument
 
 __all__ = ["ErrorInterceptor", "status_for"]
@@ -48,6 +49,9 @@ def status_for(exc: GatewayError | AuditError) -> status_pb2.Status:
 class ErrorInterceptor(grpc.aio.ServerInterceptor):
     """Wraps every unary-unary handler so domain errors reach the client as proper statuses."""
 
+    def __init__(self) -> None:
+        self._wrapped = HandlerCache()
+
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
@@ -56,21 +60,21 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler
-        inner = handler.unary_unary
+        return self._wrapped.get(handler_call_details.method, handler, _with_statuses)
 
-        async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            try:
-                return await inner(request, context)
-            except (GatewayError, AuditError) as exc:
-                await context.abort_with_status(rpc_status.to_status(status_for(exc)))
-            except grpc.aio.AbortError:
-                raise
-            except Exception:
-                log.exception("unhandled_error", method=handler_call_details.method)
-                await context.abort(grpc.StatusCode.INTERNAL, "internal error (logged)")
 
-        return grpc.unary_unary_rpc_method_handler(
-            wrapped,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+def _with_statuses(method: str, inner: UnaryHandler) -> UnaryHandler:
+    """``inner``, answering domain errors with their statuses and anything else with INTERNAL."""
+
+    async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        try:
+            return await inner(request, context)
+        except (GatewayError, AuditError) as exc:
+            await context.abort_with_status(rpc_status.to_status(status_for(exc)))
+        except grpc.aio.AbortError:
+            raise
+        except Exception:
+            log.exception("unhandled_error", method=method)
+            await context.abort(grpc.StatusCode.INTERNAL, "internal error (logged)")
+
+    return wrapped

@@ -12,6 +12,7 @@ from typing import Any
 
 import grpc
 
+from gateway.api._handlers import HandlerCache, UnaryHandler
 from gateway.metrics import Metrics
 
 __all__ = ["RpcMetricsInterceptor"]
@@ -30,6 +31,7 @@ class RpcMetricsInterceptor(grpc.aio.ServerInterceptor):
 
     def __init__(self, metrics: Metrics) -> None:
         self._metrics = metrics
+        self._wrapped = HandlerCache()
 
     async def intercept_service(
         self,
@@ -39,7 +41,11 @@ class RpcMetricsInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler
-        inner, method, metrics = handler.unary_unary, handler_call_details.method, self._metrics
+        return self._wrapped.get(handler_call_details.method, handler, self._measured)
+
+    def _measured(self, method: str, inner: UnaryHandler) -> UnaryHandler:
+        """``inner``, counted and timed as a call of ``method``."""
+        metrics = self._metrics
 
         async def measured(request: Any, context: grpc.aio.ServicerContext) -> Any:
             started, code = time.perf_counter(), "UNKNOWN"
@@ -56,8 +62,4 @@ class RpcMetricsInterceptor(grpc.aio.ServerInterceptor):
             finally:
                 metrics.observe_rpc(method, code, time.perf_counter() - started)
 
-        return grpc.unary_unary_rpc_method_handler(
-            measured,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        return measured

@@ -36,12 +36,17 @@ def caller_of(context: grpc.aio.ServicerContext) -> str:
 
 
 def envelope_to_proto(sub: Submission) -> pb.DsseEnvelope:
+    return pb.DsseEnvelope(**_envelope_fields(sub))
+
+
+def _envelope_fields(sub: Submission) -> dict[str, Any]:
+    """``pb.DsseEnvelope``'s fields as plain data (see ``convert.report_fields`` for why)."""
     env = sub.envelope
-    return pb.DsseEnvelope(
-        payload_type=env.payload_type,
-        payload=env.payload,
-        signatures=[pb.DsseSignature(keyid=s.keyid, sig=s.sig) for s in env.signatures],
-    )
+    return {
+        "payload_type": env.payload_type,
+        "payload": env.payload,
+        "signatures": [{"keyid": s.keyid, "sig": s.sig} for s in env.signatures],
+    }
 
 
 class VerificationServicer(pb_grpc.VerificationServiceServicer):
@@ -67,8 +72,8 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
             raise InvalidArgument(violations)
         sub = await self.pipeline.submit(req, self._timeout(context))
         return pb.SubmitVerificationResponse(
-            report=convert.report_to_proto(sub.report),
-            envelope=envelope_to_proto(sub),
+            report=convert.report_fields(sub.report),
+            envelope=_envelope_fields(sub),
             replayed=sub.replayed,
             leaf_index=sub.leaf_index,
         )
@@ -82,8 +87,8 @@ class VerificationServicer(pb_grpc.VerificationServiceServicer):
             )
         sub = await self.pipeline.get(request.report_id, caller_of(context))
         return pb.GetReportResponse(
-            report=convert.report_to_proto(sub.report),
-            envelope=envelope_to_proto(sub),
+            report=convert.report_fields(sub.report),
+            envelope=_envelope_fields(sub),
             leaf_index=sub.leaf_index,
         )
 
