@@ -9,11 +9,15 @@ rows and leaves are durable when it hears back, and a rolled-back batch leaves n
 
 How big a batch gets: a transaction costs about the same for one job as for twenty (the append
 lock, the log size, one statement per table, the commit), so before taking a batch the writer
-lets the event loop run up to ``linger_turns`` more turns — at most ``linger_s`` — while requests
-it has been told about (:meth:`Writer.expecting`: the pipeline's requests in progress) have not
-queued their job yet. When the loop is busy a turn runs every ready request a step further, so
-their jobs join the batch; a lone request commits at once. Without this, on SQLite (statements
-run on the loop and never yield) the batches stay at one or two jobs (docs/BENCHMARKS.md).
+lets the event loop run a few more turns while requests it has been told about
+(:meth:`Writer.expecting`: the pipeline's requests in progress) have not queued their job yet,
+*and jobs keep coming*: it stops at the first ``patience_turns`` turns in a row that brought no
+job, after ``linger_turns`` turns, or after ``linger_s``. Under load a turn runs every ready
+request a step further, so their jobs join the batch; a lone request commits at once, and
+requests still waiting on slow departments do not hold the others' commit (they bring no
+jobs, so the wait ends after ``patience_turns`` idle turns, microseconds on an idle loop).
+Without this, on SQLite (statements run on the loop and never yield) the batches stay at one
+or two jobs (docs/BENCHMARKS.md).
 
 One job's unique-key conflict (a reused request id, a report race) must not fail the others:
 on an :class:`IntegrityError` the batch is rolled back and its jobs rerun one transaction each,
@@ -89,13 +93,15 @@ class Writer:
         audit: AuditAppender,
         max_batch: int = 256,
         linger_turns: int = 32,
-        linger_s: float = 0.010,
+        linger_s: float = 0.002,
+        patience_turns: int = 2,
     ) -> None:
         self._engine = engine
         self._audit = audit
         self._max_batch = max_batch
         self._linger_turns = linger_turns
         self._linger_s = linger_s
+        self._patience_turns = patience_turns
         self._queue: deque[tuple[Job, asyncio.Future[int | None]]] = deque()
         self._task: asyncio.Task[None] | None = None
         self._expected = 0  # callers inside expecting(): they will queue a job, or have
@@ -138,15 +144,19 @@ class Writer:
             raise
 
     async def _linger(self) -> None:
-        """Let expected callers catch up: a few loop turns, bounded in time (see above)."""
+        """Let expected callers catch up while their jobs keep coming (bounded; see above)."""
         await asyncio.sleep(0)  # at least one turn: callers that are ready to queue can
         loop = asyncio.get_running_loop()
         until = loop.time() + self._linger_s
+        idle = 0
         for _ in range(self._linger_turns - 1):
-            full = len(self._queue) >= self._max_batch
-            if full or self._expected <= len(self._queue) or loop.time() >= until:
+            queued = len(self._queue)
+            if queued >= self._max_batch or self._expected <= queued or loop.time() >= until:
                 return
             await asyncio.sleep(0)
+            idle = 0 if len(self._queue) > queued else idle + 1
+            if idle >= self._patience_turns:
+                return
 
     def _take(self) -> list[tuple[Job, asyncio.Future[int | None]]]:
         """Up to ``max_batch`` queued jobs, in order, without those whose caller gave up."""
