@@ -42,8 +42,8 @@ def run(opts: Options) -> list[Result]:
     requests = serialised_requests()
     with tempfile.TemporaryDirectory(prefix="hedui-bench-") as tmp:
         url = f"sqlite:///{tmp}/hedui.db"
-        spec = GatewaySpec(tmp, url, latency_ms=SOURCE_MS, uvloop=opts.uvloop)
-        hung = GatewaySpec(tmp, url, latency_ms=SOURCE_MS, hang="bank", uvloop=opts.uvloop)
+        spec = GatewaySpec(tmp, url, latency_ms=SOURCE_MS, uvloop=opts.uvloop, workers=opts.workers)
+        hung = dataclasses.replace(spec, hang="bank")
         saturation = _saturation(spec, requests, opts)
         rate = saturation / 2
         print(f"  saturation {saturation:.0f} req/s; open loop at {rate:.0f} req/s")
@@ -71,6 +71,7 @@ def _saturation(spec: GatewaySpec, requests: list[bytes], opts: Options) -> floa
             concurrency=64,
             timeout_s=CLIENT_TIMEOUT_S * 5,
             tag="saturation",
+            channels=opts.channels,
         )
         return run_load(load).rps
 
@@ -88,6 +89,7 @@ def _open_loop(
             timeout_s=CLIENT_TIMEOUT_S,
             parse=True,
             tag=tag,
+            channels=opts.channels,
         )
         return run_load(load)
 
