@@ -93,8 +93,8 @@ class Writer:
         audit: AuditAppender,
         max_batch: int = 256,
         linger_turns: int = 32,
-        linger_s: float = 0.002,
-        patience_turns: int = 2,
+        linger_s: float = 0.005,
+        patience_turns: int = 6,
     ) -> None:
         self._engine = engine
         self._audit = audit
