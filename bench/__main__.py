@@ -46,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--channels", type=int, default=None, help="client channels (default: one per worker)"
     )
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="pipeline/http: the gateway on a fresh local PostgreSQL database, not SQLite",
+    )
     parser.add_argument("--profile", action="store_true", help="py-spy the pipeline server")
     parser.add_argument("--uvloop", action="store_true", help="serve on uvloop")
     return parser
@@ -67,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         uvloop=args.uvloop,
         concurrency=args.concurrency,
         workers=args.workers,
+        postgres=args.postgres,
         channels=args.channels or args.workers,
     )
     started = datetime.now(UTC)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -12,9 +14,43 @@ from typing import Any
 from bench._load import LoadResult, LoadSpec, percentile, run_load
 from bench._procs import ServerProcess, cpu_seconds
 
-__all__ = ["Options", "ThroughputLoad", "latency_sample", "throughput_round"]
+__all__ = [
+    "POSTGRES_ADMIN_URL",
+    "Options",
+    "ThroughputLoad",
+    "gateway_database",
+    "latency_sample",
+    "throughput_round",
+]
 
 RESULTS_DIR = Path(__file__).parent / "results"
+POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@contextlib.contextmanager
+def gateway_database(opts: Options, tmp: str, name: str) -> Iterator[str]:
+    """The gateway's database URL: a SQLite file in ``tmp``, or with ``--postgres`` a fresh
+    PostgreSQL database ``hedui_bench_<name>`` on the local server, dropped afterwards."""
+    if not opts.postgres:
+        yield f"sqlite:///{tmp}/hedui.db"
+        return
+    database = f"hedui_bench_{name}"
+    asyncio.run(_admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+    asyncio.run(_admin(f"CREATE DATABASE {database}"))
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + database
+    finally:
+        asyncio.run(_admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+
+
+async def _admin(statement: str) -> None:
+    import asyncpg  # type: ignore[import-untyped]
+
+    admin = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
+    try:
+        await admin.execute(statement)
+    finally:
+        await admin.close()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -28,6 +64,7 @@ class Options:
     uvloop: bool = False
     concurrency: int = 32
     workers: int = 1  # server processes, for the gateway and its echo baseline alike
+    postgres: bool = False  # the gateway on a fresh PostgreSQL database instead of SQLite
     channels: int = 1  # client channels (connections); give each worker at least one
     results_dir: Path = RESULTS_DIR
 

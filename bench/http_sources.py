@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from bench._cases import serialised_requests
-from bench._common import Options, ThroughputLoad, throughput_round
+from bench._common import Options, ThroughputLoad, gateway_database, throughput_round
 from bench._procs import ServerProcess
 from bench._servers import (
     EchoSpec,
@@ -35,15 +35,10 @@ def run(opts: Options) -> list[Result]:
     sim_spec = SimulatorSpec(uvloop=opts.uvloop)
     with (
         tempfile.TemporaryDirectory(prefix="hedui-bench-") as tmp,
+        gateway_database(opts, tmp, NAME) as url,
         ServerProcess(simulator_main, sim_spec) as sim,
     ):
-        spec = GatewaySpec(
-            tmp,
-            f"sqlite:///{tmp}/hedui.db",
-            base_url=sim.address,
-            uvloop=opts.uvloop,
-            workers=opts.workers,
-        )
+        spec = GatewaySpec(tmp, url, base_url=sim.address, uvloop=opts.uvloop, workers=opts.workers)
         size = response_size(dataclasses.replace(spec, workers=1), requests)
         echo = EchoSpec(size, uvloop=opts.uvloop, workers=opts.workers)
         counter = iter(range(10_000))

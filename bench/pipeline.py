@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from bench._cases import serialised_requests
-from bench._common import Options, ThroughputLoad, throughput_round
+from bench._common import Options, ThroughputLoad, gateway_database, throughput_round
 from bench._load import LoadSpec, run_load
 from bench._procs import ServerProcess
 from bench._profile import py_spy_during
@@ -35,10 +35,11 @@ def response_size(spec: GatewaySpec, requests: list[bytes]) -> int:
 
 def run(opts: Options) -> list[Result]:
     requests = serialised_requests()
-    with tempfile.TemporaryDirectory(prefix="hedui-bench-") as tmp:
-        spec = GatewaySpec(
-            tmp, f"sqlite:///{tmp}/hedui.db", uvloop=opts.uvloop, workers=opts.workers
-        )
+    with (
+        tempfile.TemporaryDirectory(prefix="hedui-bench-") as tmp,
+        gateway_database(opts, tmp, NAME) as url,
+    ):
+        spec = GatewaySpec(tmp, url, uvloop=opts.uvloop, workers=opts.workers)
         size = response_size(dataclasses.replace(spec, workers=1), requests)
         echo = EchoSpec(size, uvloop=opts.uvloop, workers=opts.workers)
         counter = iter(range(10_000))
