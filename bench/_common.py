@@ -20,6 +20,7 @@ __all__ = [
     "ThroughputLoad",
     "gateway_database",
     "latency_sample",
+    "load_factory",
     "throughput_round",
 ]
 
@@ -82,6 +83,25 @@ class ThroughputLoad:
     concurrency: int
     tag: str = "bench"
     channels: int = 1
+
+
+def load_factory(
+    opts: Options, requests: Sequence[bytes], name: str, tmp: str
+) -> Callable[[], ThroughputLoad]:
+    """A new closed-loop load per round (its own request-id tag), sized by ``opts``."""
+    counter = iter(range(10_000))
+
+    def load() -> ThroughputLoad:
+        return ThroughputLoad(
+            requests,
+            opts.seconds(8, 2),
+            opts.seconds(2, 0.5),
+            opts.concurrency,
+            f"{name}-{Path(tmp).name}-{next(counter)}",
+            channels=opts.channels,
+        )
+
+    return load
 
 
 def latency_sample(result: LoadResult) -> dict[str, float]:

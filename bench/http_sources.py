@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
-from pathlib import Path
 
 from bench._cases import serialised_requests
-from bench._common import Options, ThroughputLoad, gateway_database, throughput_round
+from bench._common import Options, gateway_database, load_factory, throughput_round
 from bench._procs import ServerProcess
 from bench._servers import (
     EchoSpec,
@@ -41,18 +40,7 @@ def run(opts: Options) -> list[Result]:
         spec = GatewaySpec(tmp, url, base_url=sim.address, uvloop=opts.uvloop, workers=opts.workers)
         size = response_size(dataclasses.replace(spec, workers=1), requests)
         echo = EchoSpec(size, uvloop=opts.uvloop, workers=opts.workers)
-        counter = iter(range(10_000))
-
-        def load() -> ThroughputLoad:
-            tag = f"{NAME}-{Path(tmp).name}-{next(counter)}"
-            return ThroughputLoad(
-                requests,
-                opts.seconds(8, 2),
-                opts.seconds(2, 0.5),
-                opts.concurrency,
-                tag,
-                channels=opts.channels,
-            )
+        load = load_factory(opts, requests, NAME, tmp)
 
         rounds = alternate(
             opts.rounds,
