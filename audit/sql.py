@@ -40,6 +40,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from audit.errors import CheckpointError, LogRangeError
@@ -81,13 +82,18 @@ _INTEGRATE_LOCK = 0x6865647569_0002
 
 async def _lock(conn: AsyncConnection, key: int, table: Table) -> None:
     """Serialise writers for the rest of the caller's transaction."""
+    await conn.run_sync(_lock_on, key, table)
+
+
+def _lock_on(conn: Connection, key: int, table: Table) -> None:
+    """:func:`_lock` on a synchronous connection (inside ``run_sync``)."""
     if conn.dialect.name == "postgresql":
-        await conn.execute(select(func.pg_advisory_xact_lock(key)))
+        conn.execute(select(func.pg_advisory_xact_lock(key)))
     else:  # SQLite: a write statement takes the database write lock now, waiting if needed.
         # It deletes nothing; the condition is on the primary key's first column so that it is
         # an index probe, not a scan of a table that grows with the log.
         first = next(iter(table.primary_key.columns))
-        await conn.execute(delete(table).where(first < 0))
+        conn.execute(delete(table).where(first < 0))
 
 
 async def _integrated_size(conn: AsyncConnection) -> int:
@@ -196,12 +202,20 @@ class SqlStorage(TreeStore):
             return await self._append(own, entries)
 
     async def _append(self, conn: AsyncConnection, entries: Sequence[bytes]) -> int:
-        await _lock(conn, _APPEND_LOCK, leaves)
-        top = (await conn.execute(select(func.max(leaves.c.idx)))).scalar_one_or_none()
+        return await conn.run_sync(self.append_on, entries)
+
+    def append_on(self, conn: Connection, entries: Sequence[bytes]) -> int:
+        """:meth:`append` on the synchronous side of the caller's transaction (``run_sync``).
+
+        For a writer that runs its whole transaction in one ``AsyncConnection.run_sync`` call:
+        one trip through SQLAlchemy's async adaptation instead of one per statement.
+        """
+        _lock_on(conn, _APPEND_LOCK, leaves)
+        top = conn.execute(select(func.max(leaves.c.idx))).scalar_one_or_none()
         first = 0 if top is None else int(top) + 1
         if entries:
             rows = [{"idx": first + i, "entry": bytes(e)} for i, e in enumerate(entries)]
-            await conn.execute(insert(leaves), rows)
+            conn.execute(insert(leaves), rows)
         return first
 
     async def size(self) -> int:

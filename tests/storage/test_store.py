@@ -9,8 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import pytest_asyncio
 from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.util import await_only
 
 from adapters.base import AnswerStatus
 from audit.sql import SqlStorage
@@ -186,13 +188,17 @@ class CountingAudit:
         self.gate: asyncio.Event | None = None  # set: appends wait for it
 
     async def append(self, entries: Sequence[bytes], conn: AsyncConnection | None = None) -> int:
+        return await self.storage.append(entries, conn)
+
+    def append_on(self, conn: Connection, entries: Sequence[bytes]) -> int:
+        """The writer's append (inside its ``run_sync``): the gate is awaited as SQL would be."""
         self.appends += 1
         self.entered.set()
         if self.gate is not None:
-            await self.gate.wait()
+            await_only(self.gate.wait())
         if self.failure is not None:
             raise self.failure
-        return await self.storage.append(entries, conn)
+        return self.storage.append_on(conn, entries)
 
 
 @pytest_asyncio.fixture
