@@ -48,8 +48,8 @@ def serve(
 ) -> None:
     """Run the gateway in the foreground until Ctrl-C (graceful stop).
 
-    With --workers N, N processes serve the same port (see docs/operations.md); each
-    client connection goes to one of them.
+    With --workers N, N processes share the port (docs/operations.md).
+    Each client connection goes to one of them.
     """
     from gateway.app import Gateway
     from gateway.logging import configure_logging
