@@ -194,8 +194,11 @@ async def _gateway_server(spec: GatewaySpec) -> AsyncIterator[str]:
 @contextlib.asynccontextmanager
 async def _gateway_workers(spec: GatewaySpec) -> AsyncIterator[str]:
     """``spec.workers`` gateway processes on one port, as ``hedui serve --workers`` runs them."""
+    from gateway.logging import configure_logging
     from gateway.workers import WorkerSet, prepare
 
+    log = (Path(spec.workdir) / "gateway.log").open("a")
+    configure_logging(json=True, level="WARNING", file=log)  # the workers log as settings say
     settings = _settings(spec)
     adapters = None if spec.base_url else functools.partial(_fakes, spec)
     await prepare(settings, adapters)
