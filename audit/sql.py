@@ -15,14 +15,21 @@ of their own, so appends never wait for hashing on PostgreSQL.
 Reads are single statements over rows that never change once written, so on PostgreSQL they run
 in autocommit mode: no BEGIN and ROLLBACK round trips around them. :meth:`SqlStorage.reading`
 serves several reads in a row on one pooled connection (one checkout, one pool ping).
+
+The hot statements (appends, the integrator's reads and node inserts, and through
+:func:`driver_executemany` the gateway's group commit) are compiled once and run at driver
+level, with the values SQLAlchemy would send (see :func:`driver_executemany`).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Iterable, Sequence
+import functools
+import operator
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
-from typing import Self, cast
+from typing import Any, Self, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -34,20 +41,32 @@ from sqlalchemy import (
     SmallInteger,
     Table,
     Text,
+    bindparam,
     delete,
     func,
     insert,
     select,
     text,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from audit.errors import CheckpointError, LogRangeError
 from audit.merkle import NodeId
 from audit.storage import IntegrationTx, StoredCheckpoint, TreeStore
 
-__all__ = ["SqlStorage", "checkpoints_table", "leaves", "metadata", "nodes"]
+__all__ = [
+    "SqlStorage",
+    "checkpoints_table",
+    "driver_execute",
+    "driver_executemany",
+    "leaves",
+    "metadata",
+    "nodes",
+]
 
 metadata = MetaData()
 
@@ -80,6 +99,128 @@ _APPEND_LOCK = 0x6865647569_0001
 _INTEGRATE_LOCK = 0x6865647569_0002
 
 
+class _DriverStatement:
+    """A Core statement compiled once for one dialect: its SQL text and how to bind a row.
+
+    The text and the bind processors are SQLAlchemy's own (its compiler's ``positiontup`` and
+    ``_bind_processors``), so the driver receives exactly what ``Connection.execute`` would send.
+    """
+
+    __slots__ = ("_convert", "_fixed", "_get", "sql")
+
+    def __init__(self, statement: ClauseElement, dialect: Dialect, keys: tuple[str, ...]) -> None:
+        compiled = cast(
+            "SQLCompiler",
+            statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=bool(keys)),
+        )
+        names = tuple(compiled.positiontup or ())
+        fixed = {n: compiled.binds[n] for n in names if n not in keys}
+        if (
+            not compiled.positional
+            or compiled.insert_prefetch
+            or compiled.update_prefetch
+            or compiled.literal_execute_params
+            or compiled.post_compile_params
+            or not set(keys) <= set(names)
+            or any(b.required or b.callable is not None for b in fixed.values())
+        ):
+            raise ValueError(f"cannot run at driver level with keys {keys}: {compiled.string}")
+        self.sql = compiled.string
+        self._fixed = {n: b.value for n, b in fixed.items()}
+        self._get: Callable[[Mapping[str, Any]], tuple[Any, ...]] = (
+            operator.itemgetter(*names)
+            if len(names) > 1
+            else lambda row: tuple(row[n] for n in names)
+        )
+        processors = cast("Mapping[str, Callable[[Any], Any]]", compiled._bind_processors)
+        self._convert = tuple((i, processors[n]) for i, n in enumerate(names) if n in processors)
+
+    def params(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The positional parameters for one row (as ``Connection.execute`` binds them)."""
+        values = self._get({**self._fixed, **row} if self._fixed else row)
+        if not self._convert:
+            return values
+        converted = list(values)
+        for i, process in self._convert:
+            converted[i] = process(converted[i])
+        return tuple(converted)
+
+
+@functools.lru_cache(maxsize=256)
+def _driver_statement(
+    dialect: Dialect, statement: ClauseElement, keys: tuple[str, ...]
+) -> _DriverStatement:
+    return _DriverStatement(statement, dialect, keys)
+
+
+def driver_executemany(
+    conn: Connection, statement: ClauseElement, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """``conn.execute(statement, rows)`` for a fraction of SQLAlchemy's CPU; same values stored.
+
+    For the hot writes (the gateway's group commit, the integrator's nodes). Per statement,
+    SQLAlchemy derives a cache key, sets up a compiled execution context and builds each row's
+    parameters through ``construct_params``, and on SQLite crosses the aiosqlite adaptation
+    (greenlet switches) per cursor call. Here the statement is compiled once per (dialect,
+    statement, keys), each row passes only through its columns' bind processors, and the rows go
+    to the driver's executemany (:func:`_run_driver`). Measured (issue 6, CPU per request of the
+    group-commit writer, medians of 3): batches of one accept and one complete job, SQLite
+    1.51 → 0.77 ms, PostgreSQL 2.37 → 1.97 ms; batches of 30 jobs 0.49 → 0.37 and 0.37 → 0.26
+    ms; integration 18.9 → 13.1 µs per leaf on SQLite, 16.8 → 12.8 on PostgreSQL.
+    ``statement`` must be built once (a module constant) and every row must have the same
+    keys; tests/storage/test_driver_sql.py checks the stored rows equal SQLAlchemy's.
+    """
+    if rows:
+        compiled = _driver_statement(conn.dialect, statement, tuple(rows[0]))
+        _run_driver(conn, compiled.sql, [compiled.params(row) for row in rows])
+
+
+def driver_execute(
+    conn: Connection, statement: ClauseElement, params: Mapping[str, Any] | None = None
+) -> list[tuple[Any, ...]]:
+    """``conn.execute(statement, params).all()`` as :func:`driver_executemany` runs it.
+
+    The rows are the driver's own (no result processors): meant for integers and bytes.
+    """
+    row = params or {}
+    compiled = _driver_statement(conn.dialect, statement, tuple(row))
+    return _run_driver(conn, compiled.sql, compiled.params(row))
+
+
+def _run_driver(
+    conn: Connection, sql: str, params: tuple[Any, ...] | list[tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
+    """Run on sqlite3 itself when it lives on this thread, else through ``exec_driver_sql``.
+
+    An aiosqlite connection whose worker thread never started (the gateway's inline SQLite,
+    gateway/db.py) runs its calls on this thread already: calling sqlite3 directly skips only
+    the adaptation, in the same transaction. Errors become SQLAlchemy's (``IntegrityError`` …).
+    """
+    raw = _sqlite_on_this_thread(conn)
+    if raw is None:
+        result = conn.exec_driver_sql(sql, params)
+        return [tuple(r) for r in result] if result.returns_rows else []
+    try:
+        if isinstance(params, list):
+            raw.executemany(sql, params)
+            return []
+        return raw.execute(sql, params).fetchall()
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(
+            sql, params, exc, sqlite3.Error, hide_parameters=True, dialect=conn.dialect
+        ) from exc
+
+
+def _sqlite_on_this_thread(conn: Connection) -> sqlite3.Connection | None:
+    """``conn``'s sqlite3 connection if aiosqlite never started its worker thread, else None."""
+    driver = conn.connection.driver_connection
+    thread = getattr(driver, "_thread", None)
+    if thread is None or thread.ident is not None:  # not aiosqlite, or its thread runs
+        return None
+    raw = getattr(driver, "_connection", None)
+    return raw if isinstance(raw, sqlite3.Connection) else None
+
+
 async def _lock(conn: AsyncConnection, key: int, table: Table) -> None:
     """Serialise writers for the rest of the caller's transaction."""
     await conn.run_sync(_lock_on, key, table)
@@ -87,19 +228,46 @@ async def _lock(conn: AsyncConnection, key: int, table: Table) -> None:
 
 def _lock_on(conn: Connection, key: int, table: Table) -> None:
     """:func:`_lock` on a synchronous connection (inside ``run_sync``)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(select(func.pg_advisory_xact_lock(key)))
-    else:  # SQLite: a write statement takes the database write lock now, waiting if needed.
-        # It deletes nothing; the condition is on the primary key's first column so that it is
-        # an index probe, not a scan of a table that grows with the log.
-        first = next(iter(table.primary_key.columns))
-        conn.execute(delete(table).where(first < 0))
+    driver_execute(conn, _lock_statement(conn.dialect.name == "postgresql", key, table))
+
+
+@functools.cache
+def _lock_statement(postgresql: bool, key: int, table: Table) -> ClauseElement:
+    """The statement that takes the lock: built once, so :func:`driver_execute` compiles it once."""
+    if postgresql:
+        return select(func.pg_advisory_xact_lock(key))
+    # SQLite: a write statement takes the database write lock now, waiting if needed. It deletes
+    # nothing; the condition is on the primary key's first column so that it is an index probe,
+    # not a scan of a table that grows with the log.
+    first = next(iter(table.primary_key.columns))
+    return delete(table).where(first < 0)
+
+
+_LOG_TOP = select(func.max(leaves.c.idx))
+_INTEGRATED_TOP = select(func.max(nodes.c.idx)).where(nodes.c.level == 0)
+_INSERT_LEAVES = insert(leaves)
+_INSERT_NODES = insert(nodes)
+_ENTRIES = (
+    select(leaves.c.entry)
+    .where(leaves.c.idx >= bindparam("start"), leaves.c.idx < bindparam("end"))
+    .order_by(leaves.c.idx)
+)
+
+
+def _next_index(conn: Connection, top_query: ClauseElement) -> int:
+    """One past the greatest index ``top_query`` (a ``max(idx)``) finds; 0 for none."""
+    ((top,),) = driver_execute(conn, top_query)
+    return 0 if top is None else int(top) + 1
 
 
 async def _integrated_size(conn: AsyncConnection) -> int:
-    query = select(func.max(nodes.c.idx)).where(nodes.c.level == 0)
-    top = (await conn.execute(query)).scalar_one_or_none()
-    return 0 if top is None else int(top) + 1
+    return await conn.run_sync(_next_index, _INTEGRATED_TOP)
+
+
+def _start_integration(conn: Connection) -> int:
+    """Take the integration lock, then read the integrated size (one trip through ``run_sync``)."""
+    _lock_on(conn, _INTEGRATE_LOCK, nodes)
+    return _next_index(conn, _INTEGRATED_TOP)
 
 
 # The wanted ids go in as two arrays, so every proof runs the same statement text: asyncpg
@@ -144,8 +312,12 @@ async def _read_nodes_sqlite(conn: AsyncConnection, ids: list[NodeId]) -> dict[N
 
 
 async def _entries(conn: AsyncConnection, start: int, end: int) -> list[bytes]:
-    query = select(leaves.c.entry).where(leaves.c.idx >= start, leaves.c.idx < end)
-    return [bytes(e) for e in (await conn.execute(query.order_by(leaves.c.idx))).scalars()]
+    return await conn.run_sync(_entries_on, start, end)
+
+
+def _entries_on(conn: Connection, start: int, end: int) -> list[bytes]:
+    rows = driver_execute(conn, _ENTRIES, {"start": start, "end": end})
+    return [bytes(e) for (e,) in rows]
 
 
 class _SqlTx:
@@ -164,7 +336,7 @@ class _SqlTx:
 
     async def write_nodes(self, written: Sequence[tuple[NodeId, bytes]]) -> None:
         rows = [{"level": lv, "idx": i, "hash": h} for (lv, i), h in written]
-        await self._conn.execute(insert(nodes), rows)
+        await self._conn.run_sync(driver_executemany, _INSERT_NODES, rows)
 
 
 class SqlStorage(TreeStore):
@@ -211,17 +383,14 @@ class SqlStorage(TreeStore):
         one trip through SQLAlchemy's async adaptation instead of one per statement.
         """
         _lock_on(conn, _APPEND_LOCK, leaves)
-        top = conn.execute(select(func.max(leaves.c.idx))).scalar_one_or_none()
-        first = 0 if top is None else int(top) + 1
-        if entries:
-            rows = [{"idx": first + i, "entry": bytes(e)} for i, e in enumerate(entries)]
-            conn.execute(insert(leaves), rows)
+        first = _next_index(conn, _LOG_TOP)
+        rows = [{"idx": first + i, "entry": bytes(e)} for i, e in enumerate(entries)]
+        driver_executemany(conn, _INSERT_LEAVES, rows)
         return first
 
     async def size(self) -> int:
         async with self._connect() as conn:
-            top = (await conn.execute(select(func.max(leaves.c.idx)))).scalar_one_or_none()
-        return 0 if top is None else int(top) + 1
+            return await conn.run_sync(_next_index, _LOG_TOP)
 
     async def integrated_size(self) -> int:
         async with self._connect() as conn:
@@ -251,8 +420,7 @@ class SqlStorage(TreeStore):
     @asynccontextmanager
     async def integration(self) -> AsyncIterator[IntegrationTx]:
         async with self._engine.begin() as conn:
-            await _lock(conn, _INTEGRATE_LOCK, nodes)
-            yield _SqlTx(conn, await _integrated_size(conn))
+            yield _SqlTx(conn, await conn.run_sync(_start_integration))
 
     async def save_checkpoint(
         self, size: int, note_text: str, *, signed_at: datetime | None = None

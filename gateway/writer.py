@@ -40,6 +40,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from audit.sql import driver_executemany
+
 __all__ = ["AuditAppender", "Batch", "Job", "Writer"]
 
 
@@ -71,11 +73,15 @@ class Batch:
         self.updates.setdefault(statement, []).append(params)
 
     def execute(self, conn: Connection) -> None:
-        """Inserts parents before children (the tables' foreign keys), then the updates."""
+        """Inserts parents before children (the tables' foreign keys), then the updates.
+
+        Each runs as a statement compiled once (:func:`audit.sql.driver_executemany`): the same
+        rows as ``conn.execute``, without SQLAlchemy's per-statement and per-row work.
+        """
         for (table, _), rows in sorted(self.inserts.items(), key=_parents_first):
-            conn.execute(_insert_of(table), rows)
+            driver_executemany(conn, _insert_of(table), rows)
         for statement, params in self.updates.items():
-            conn.execute(statement, params)
+            driver_executemany(conn, statement, params)
 
 
 class Job(Protocol):
