@@ -101,7 +101,7 @@ class Pipeline:
                 return await self._replayed(existing.report_id)
             if not self._stale(existing):  # never ask the departments twice at once
                 raise Unavailable(f"request {req.request_id!r} is still in progress; retry later")
-        return await self._run(req, timeout_s)
+        return await self._run(req, timeout_s, data)
 
     def _stale(self, stored: StoredRequest) -> bool:
         """Accepted long enough ago that no live worker can still be on it."""
@@ -174,8 +174,13 @@ class Pipeline:
         }
         return await self.store.accept(row, entry_bytes(event))
 
-    async def _run(self, req: VerificationRequest, timeout_s: float) -> Submission:
-        """Fan out, build, sign and store the report of an accepted request."""
+    async def _run(
+        self, req: VerificationRequest, timeout_s: float, data: dict[str, Any] | None = None
+    ) -> Submission:
+        """Fan out, build, sign and store the report of an accepted request.
+
+        ``data``: ``request_to_dict(req)`` when the caller has it already (the report reuses it).
+        """
         query = SourceQuery(
             request_id=req.request_id,
             subjects=tuple(Subject(m.id_number, m.name) for m in req.household.members),
@@ -197,6 +202,7 @@ class Pipeline:
             policy=self.policy,
             code_version=self.code_version,
             policies=self._documents(req),
+            request_data=data,
         )
         envelope = dsse.sign(dsse.REPORT_PAYLOAD_TYPE, payload_bytes(report), [self.signer])
         leaf = await self._record(req, answers, report, envelope)
@@ -236,7 +242,7 @@ class Pipeline:
                     request_id=req.request_id,
                     source=a.source,
                     status=a.status.value,
-                    raw_digest=sha256_hex(a.raw),
+                    raw_digest=a.raw_digest.removeprefix("sha256:"),  # the hex the report cites
                     latency_ms=a.latency_us // 1000,
                 )
             )

