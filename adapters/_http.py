@@ -34,7 +34,7 @@ import certifi
 import httpx
 import orjson
 
-from adapters._transport import DEFAULT_HEADERS, AiohttpTransport, endpoint, exchange
+from adapters._transport import DEFAULT_HEADERS, AiohttpTransport, JsonPost, endpoint, post
 from adapters.base import (
     AdapterConfig,
     AdapterError,
@@ -177,13 +177,13 @@ class HttpJsonAdapter:
         # and run its auth and redirect machinery on every call, for nothing these APIs use.
         transport = config.options.get("transport") or AiohttpTransport(_tls_context())
         self._transport: httpx.AsyncBaseTransport = transport
-        self._url = endpoint(config.base_url, self._path)
-        self._headers = {
+        headers = {
             **DEFAULT_HEADERS,
             "Accept": "application/json",
             **dict(config.options.get("headers", {})),
             "Content-Type": "application/json",
         }
+        self._post = JsonPost(endpoint(config.base_url, self._path), headers)
 
     def map_entry(self, entry: JsonReader) -> Iterable[Record]:
         """The records in one per-subject entry of the answer."""
@@ -193,17 +193,13 @@ class HttpJsonAdapter:
         """POST the query; the exact answer bytes, or an AdapterError (table in module doc)."""
         if query.timeout_s <= 0:
             raise SourceTimeout(f"{self.department}: no time left to ask")
-        request = httpx.Request(
-            "POST",
-            self._url,
-            content=_request_body(query),
-            headers={**self._headers, "X-Request-Id": query.request_id},
-            extensions={"timeout": httpx.Timeout(query.timeout_s).as_dict()},
+        call = post(
+            self._transport, self._post, query.request_id, _request_body(query), query.timeout_s
         )
-        response = await send(self.department, query.timeout_s, exchange(self._transport, request))
-        body = response.content
+        body, content_type = await send(self.department, query.timeout_s, call)
         department, as_of = self._peek(body)
-        content_type = response.headers.get("content-type", "application/json")
+        if content_type is None:
+            content_type = "application/json"
         return RawAnswer(body=body, content_type=content_type, department=department, as_of=as_of)
 
     def decode(self, raw: bytes) -> tuple[Record, ...]:
@@ -240,24 +236,22 @@ def _request_body(query: SourceQuery) -> bytes:
     return orjson.dumps(body)  # UTF-8 without \u escapes, as before; compact separators
 
 
-async def send(
-    department: str, timeout_s: float, call: Awaitable[httpx.Response]
-) -> httpx.Response:
-    """Await one HTTP call; a 2xx response, or the AdapterError for what went wrong (module doc).
+async def send(department: str, timeout_s: float, call: Awaitable[T]) -> T:
+    """Await one HTTP call; its result, or the AdapterError for what went wrong (module doc).
 
-    The one place where httpx errors become adapter errors (the cause stays chained, so the
-    resilience layer can tell a connect error or a 503 from the rest).
+    ``call`` raises httpx's errors, ``HTTPStatusError`` for a non-2xx answer included (see
+    :func:`adapters._transport.post`). The one place where httpx errors become adapter errors
+    (the cause stays chained, so the resilience layer can tell a connect error or a 503 from
+    the rest).
     """
     try:
-        response = await call
-        response.raise_for_status()
+        return await call
     except httpx.TimeoutException as exc:
         raise SourceTimeout(f"{department}: no answer within {timeout_s:.3f}s") from exc
     except httpx.HTTPStatusError as exc:
         raise _status_error(department, exc.response) from exc
     except httpx.HTTPError as exc:
         raise AdapterError(f"{department}: unreachable ({type(exc).__name__}: {exc})") from exc
-    return response
 
 
 def _status_error(department: str, response: httpx.Response) -> AdapterError:

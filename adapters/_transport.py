@@ -22,6 +22,15 @@ aiohttp                                                httpx
 ``ClientResponseError`` (unparsable response)
 any other ``ClientError``                              ``ReadError``
 =====================================================  ===========================
+
+:func:`post` is the built-in adapters' per-call path: a :class:`JsonPost` keeps the URL and the
+fixed headers of one adapter, and over an :class:`AiohttpTransport` a 2xx answer is read
+without building an httpx ``Request`` or ``Response`` at all (the same headers and body go on
+the wire; an error or an encoded body still goes through httpx, so nothing else changes).
+Measured (the seven adapters against the simulator in its own process, 32 callers, fetch +
+decode, client CPU, medians of 3, two A/B pairs): hukou 0.34 → 0.23 ms per call; one fan-out
+over all seven 2.37 → 1.88 ms (≈70 µs per call: there 45 % of the answers are 404s, which still
+build httpx's error objects, ≈60 µs each).
 """
 
 from __future__ import annotations
@@ -29,12 +38,13 @@ from __future__ import annotations
 import asyncio
 import ssl
 import urllib.request
+from collections.abc import Mapping, Sequence
 
 import aiohttp
 import httpx
 import yarl
 
-__all__ = ["DEFAULT_HEADERS", "AiohttpTransport", "endpoint", "exchange"]
+__all__ = ["DEFAULT_HEADERS", "AiohttpTransport", "JsonPost", "endpoint", "exchange", "post"]
 
 #: What httpx.AsyncClient would add to every request (the compressions httpx can decode).
 DEFAULT_HEADERS = {
@@ -47,6 +57,7 @@ DEFAULT_HEADERS = {
 # Exactly the timeout asked for: aiohttp would round timeouts of 5 s and more up to a whole
 # second of loop time, and the adapter's timeout is the request's remaining time.
 _NO_CEILING = float("inf")
+_PLACEHOLDER = "hedui-request-id-placeholder"
 
 
 def endpoint(base_url: str, path: str) -> httpx.URL:
@@ -71,6 +82,76 @@ async def exchange(transport: httpx.AsyncBaseTransport, request: httpx.Request) 
     finally:
         await response.aclose()
     return response
+
+
+class JsonPost:
+    """One adapter's POST: a fixed URL and fixed headers; per call only the request id and body.
+
+    ``headers`` are the adapter's own; the request id goes in ``X-Request-Id``. What httpx.Request
+    would send is worked out once (:meth:`wire_headers` fills in the two values that change), so
+    the per-call path builds no httpx objects; :meth:`request` builds the real one when needed.
+    """
+
+    def __init__(self, url: httpx.URL, headers: Mapping[str, str]) -> None:
+        self.url = url
+        self.wire_url = yarl.URL(str(url), encoded=True)  # sent as httpx quoted it
+        self._headers = dict(headers)
+        template = self.request(_PLACEHOLDER, b"-", 1.0).headers.multi_items()
+        try:
+            self._request_id_at = template.index(("x-request-id", _PLACEHOLDER))
+            self._length_at = template.index(("content-length", "1"))
+            self._template: list[tuple[str, str]] | None = template
+        except ValueError:  # the adapter's headers set one of them: httpx decides, every call
+            self._template = None
+
+    def request(self, request_id: str, content: bytes, timeout_s: float) -> httpx.Request:
+        """The httpx request these values make (for other transports, and for errors)."""
+        return httpx.Request(
+            "POST",
+            self.url,
+            content=content,
+            headers={**self._headers, "X-Request-Id": request_id},
+            extensions={"timeout": httpx.Timeout(timeout_s).as_dict()},
+        )
+
+    def wire_headers(self, request_id: str, content: bytes) -> list[tuple[str, str]] | None:
+        """``request(…).headers.multi_items()`` without httpx; None where only httpx knows.
+
+        httpx encodes header values as ASCII (and raises otherwise), so any other request id
+        takes httpx's path, and raises as it always did; so does an empty body (httpx puts its
+        ``content-length: 0`` elsewhere).
+        """
+        if self._template is None or not request_id.isascii() or not content:
+            return None
+        items = self._template.copy()
+        items[self._request_id_at] = ("x-request-id", request_id)
+        items[self._length_at] = ("content-length", str(len(content)))
+        return items
+
+
+async def post(
+    transport: httpx.AsyncBaseTransport,
+    form: JsonPost,
+    request_id: str,
+    content: bytes,
+    timeout_s: float,
+) -> tuple[bytes, str | None]:
+    """POST ``content``; a 2xx answer's body and Content-Type (None when it has none).
+
+    Anything else raises the httpx error that :func:`exchange` and ``raise_for_status`` would
+    (``HTTPStatusError`` for a non-2xx status, with the full response).
+    """
+    headers = form.wire_headers(request_id, content)
+    if isinstance(transport, AiohttpTransport) and headers is not None:
+        return await transport.post(form, headers, request_id, content, timeout_s)
+    response = await exchange(transport, form.request(request_id, content, timeout_s))
+    return _checked(response)
+
+
+def _checked(response: httpx.Response) -> tuple[bytes, str | None]:
+    """A 2xx response's body and Content-Type; HTTPStatusError for any other status."""
+    response.raise_for_status()
+    return response.content, response.headers.get("content-type")
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -120,6 +201,34 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             raise _translate(exc, request) from exc
         return _response(answer, content)
 
+    async def post(
+        self,
+        form: JsonPost,
+        headers: Sequence[tuple[str, str]],
+        request_id: str,
+        content: bytes,
+        timeout_s: float,
+    ) -> tuple[bytes, str | None]:
+        """:func:`post` over this pool; httpx objects only for what is not a plain 2xx answer."""
+        try:
+            async with self._open().request(
+                "POST",
+                form.wire_url,
+                headers=headers,
+                data=content,
+                timeout=_timeouts(timeout_s),
+                allow_redirects=False,
+            ) as answer:
+                body = await answer.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _translate(exc, form.request(request_id, content, timeout_s)) from exc
+        content_type = _plain_content_type(answer.raw_headers)
+        if 200 <= answer.status < 300 and content_type is not _ENCODED:
+            return body, content_type
+        response = _response(answer, body)  # httpx decodes, or raises HTTPStatusError
+        response.request = form.request(request_id, content, timeout_s)
+        return _checked(response)
+
     async def aclose(self) -> None:
         """Close the pool (a session opened in a loop that has ended is dropped)."""
         session, self._session = self._session, None
@@ -134,6 +243,34 @@ def _response(answer: aiohttp.ClientResponse, content: bytes) -> httpx.Response:
         extensions["reason_phrase"] = answer.reason.encode("ascii", "replace")
     return httpx.Response(
         answer.status, headers=answer.raw_headers, content=content, extensions=extensions
+    )
+
+
+_ENCODED = "\0encoded"  # _plain_content_type: httpx would decode this body
+
+
+def _plain_content_type(raw_headers: Sequence[tuple[bytes, bytes]]) -> str | None:
+    """Content-Type as httpx's ``headers.get`` gives it; ``_ENCODED`` if httpx must step in.
+
+    httpx decodes a body with a Content-Encoding, and decodes header values as ASCII when they
+    all are (else UTF-8 or Latin-1): both cases are left to httpx.
+    """
+    values = []
+    for key, value in raw_headers:
+        name = key.lower()
+        if name == b"content-encoding":
+            return _ENCODED
+        if name == b"content-type":
+            if not value.isascii():
+                return _ENCODED
+            values.append(value.decode("ascii"))
+    return ", ".join(values) if values else None
+
+
+def _timeouts(timeout_s: float) -> aiohttp.ClientTimeout:
+    """``httpx.Timeout(timeout_s)`` as :func:`_timeout` translates it (every phase the same)."""
+    return aiohttp.ClientTimeout(
+        connect=timeout_s, sock_connect=timeout_s, sock_read=timeout_s, ceil_threshold=_NO_CEILING
     )
 
 

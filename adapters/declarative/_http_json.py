@@ -94,17 +94,20 @@ class HttpJsonSource:
         )
 
     async def _send(self, body: Any, query: SourceQuery) -> httpx.Response:
+        """The 2xx response to the filled template; HTTPStatusError for any other status."""
         headers = {"X-Request-Id": query.request_id}
         if self.spec.method == "GET":
-            return await self._client.get(
+            response = await self._client.get(
                 self.spec.endpoint, params=body, headers=headers, timeout=query.timeout_s
             )
-        return await self._client.post(
-            self.spec.endpoint,
-            content=json.dumps(body, ensure_ascii=False).encode(),
-            headers={**headers, "Content-Type": "application/json"},
-            timeout=query.timeout_s,
-        )
+        else:
+            response = await self._client.post(
+                self.spec.endpoint,
+                content=json.dumps(body, ensure_ascii=False).encode(),
+                headers={**headers, "Content-Type": "application/json"},
+                timeout=query.timeout_s,
+            )
+        return response.raise_for_status()
 
     def _peek(self, body: bytes) -> tuple[str, date | None]:
         """The department's own name and as-of date, when configured and present."""
