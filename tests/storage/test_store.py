@@ -396,3 +396,32 @@ async def test_a_lone_writer_does_not_wait_for_writers_nobody_announced(store: S
         async with asyncio.timeout(10):
             assert await lingering.accept(request_row("alone"), b"alone") == 0
     await lingering.close()
+
+
+@pytest.mark.asyncio
+async def test_one_queued_job_commits_at_once_while_others_wait_on_their_sources(
+    store: Store,
+) -> None:
+    """With one job queued and the other expected request still waiting, nothing lingers."""
+    lingering = Store(store.engine, SqlStorage(store.engine))
+    lingering._writer = Writer(
+        store.engine,
+        SqlStorage(store.engine),
+        linger_s=3600.0,
+        linger_turns=10**9,
+        patience_turns=10**9,
+    )
+    sources = asyncio.Event()  # the other request's departments answer after the first commit
+
+    async def waiting_on_sources() -> int | None:
+        with lingering.expecting():
+            await sources.wait()
+            return await lingering.accept(request_row("later"), b"later")
+
+    other = asyncio.create_task(waiting_on_sources())
+    with lingering.expecting():
+        async with asyncio.timeout(10):
+            assert await lingering.accept(request_row("first"), b"first") == 0
+    sources.set()
+    assert await other == 1
+    await lingering.close()
