@@ -41,7 +41,10 @@ from gateway.validation import validate_request
 NOW = datetime(2026, 11, 23, 8, 0, 0, 123456, tzinfo=UTC)
 TODAY = NOW.date()
 SEVEN = ("hukou", "social_insurance", "vehicle", "property", "funeral", "housing_fund", "bank")
-# SHA-256 of the SHA-256s of _outputs(60), computed with the code of commit 844cee2 (978 items)
+# SHA-256 of the SHA-256s of _outputs(60), computed with the code of commit 844cee2 (978 items).
+# A change that alters these bytes ON PURPOSE (the report schema, the simulator's population, the
+# fake adapters, the policy files) must say so in its commit and set the new digest printed by the
+# failing assertion; a speed-up must never need to.
 GOLDEN = "f7bebd2b105af29105f43440fb2103cae5fb07efb2f65ddf5171021b3f6833f1"
 
 
