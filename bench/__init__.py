@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bench import auditlog, http_sources, latency, memory, pipeline, selftest
+from bench import auditlog, footprint, http_sources, latency, memory, pipeline, selftest
 from bench._common import Options
 from bench.harness import Result
 
@@ -20,5 +20,6 @@ REGISTRY: dict[str, Callable[[Options], list[Result]]] = {
     latency.NAME: latency.run,
     auditlog.NAME: auditlog.run,
     memory.NAME: memory.run,
+    footprint.NAME: footprint.run,
     selftest.NAME: selftest.run,  # the harness smoke test; not run by default
 }

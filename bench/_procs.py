@@ -3,7 +3,9 @@
 Every child is started with the ``spawn`` method (no ``fork`` after gRPC channels exist, see
 ECOSYSTEM.md) and talks to the parent over a pipe: it sends ``("ready", address)`` or
 ``("error", text)`` once, then serves until the parent sends ``"stop"``. :func:`serve_until_stopped`
-is the child side, :class:`ServerProcess` the parent side. Every wait is bounded.
+is the child side, :class:`ServerProcess` the parent side. :func:`in_child` runs one function in
+a fresh child and returns its result (a round that must measure its own process). Every wait is
+bounded.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from contextlib import AbstractAsyncContextManager, suppress
 from multiprocessing.connection import Connection
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar, cast
 
-__all__ = ["ServerProcess", "cpu_seconds", "rss_mib", "serve_until_stopped", "spawn"]
+__all__ = ["ServerProcess", "cpu_seconds", "in_child", "rss_mib", "serve_until_stopped", "spawn"]
+
+S = TypeVar("S")
+R = TypeVar("R")
 
 spawn = mp.get_context("spawn")
 
@@ -105,6 +110,37 @@ async def _wait_for_stop(conn: Connection, limit_s: float = 24 * 3600) -> None:
                 conn.recv()
             return
         await asyncio.sleep(0.05)
+
+
+def in_child(work: Callable[[S], R], arg: S, timeout_s: float = 900) -> R:
+    """``work(arg)`` in a fresh child process (both picklable); raise if it fails or hangs."""
+    parent, child = spawn.Pipe(duplex=False)
+    process = spawn.Process(target=_child_main, args=(work, arg, child), daemon=True)
+    process.start()
+    child.close()
+    try:
+        if not parent.poll(timeout_s):
+            raise RuntimeError(f"child process gave no result within {timeout_s}s")
+        kind, value = parent.recv()
+    except EOFError:
+        raise RuntimeError("child process died without a result") from None
+    finally:
+        process.join(30)
+        if process.is_alive():
+            process.terminate()  # our own child, by its handle
+            process.join(10)
+    if kind != "ok":
+        raise RuntimeError(f"child process failed:\n{value}")
+    return cast(R, value)
+
+
+def _child_main(work: Callable[[Any], Any], arg: Any, conn: Connection) -> None:
+    try:
+        result = ("ok", work(arg))
+    except Exception:
+        result = ("error", traceback.format_exc())
+    conn.send(result)
+    conn.close()
 
 
 def rss_mib(pid: int | None = None) -> float:
