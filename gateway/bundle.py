@@ -195,7 +195,7 @@ async def export_bundle(
     )
     return Bundle(
         report_id=report_id,
-        envelope=Envelope.from_json(bytes(report.envelope)),
+        envelope=report.envelope,
         request=json.loads(request.request_json),
         answers=tuple(answers),
         origin=log.origin,

@@ -81,8 +81,11 @@ reports = Table(
     Column("finding_count", Integer, nullable=False),
     Column("sources_ok", Integer, nullable=False),
     Column("sources_total", Integer, nullable=False),
-    Column("payload", LargeBinary, nullable=False),  # the signed bytes
-    Column("envelope", LargeBinary, nullable=False),  # DSSE JSON
+    # The DSSE envelope in two parts (migration 0003): the signed bytes once, and beside them
+    # the envelope's type and its signatures (``Envelope.from_parts`` joins them again).
+    Column("payload", LargeBinary, nullable=False),
+    Column("payload_type", String(128), nullable=False),
+    Column("signatures", LargeBinary, nullable=False),  # DSSE "signatures" JSON
     Column("leaf_index", BigInteger, nullable=False),  # the ReportSigned leaf
     Index("ix_reports_created", "created_at"),
     Index("ix_reports_region_created", "region_code", "created_at"),

@@ -16,7 +16,6 @@ import asyncio
 import dataclasses
 import hashlib
 import json
-import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +39,7 @@ from gateway.domain import VerificationRequest
 from gateway.errors import FailedPrecondition, NotFound, Unavailable
 from gateway.fanout import Answer, fan_out
 from gateway.findings import FindingPolicy
+from gateway.ids import uuid7
 from gateway.logging import bind_request
 from gateway.policy import PolicyDocument, PolicyLibrary
 from gateway.privacy import subject_digest
@@ -82,7 +82,7 @@ class Pipeline:
         """Verify one household; idempotent per ``req.request_id``."""
         validate_request(req, self.clock().date())
         if not req.request_id:
-            req = dataclasses.replace(req, request_id=uuid.uuid4().hex)
+            req = dataclasses.replace(req, request_id=uuid7(self.clock()).hex)
         with bind_request(req.request_id), self.store.expecting():
             return await self._submit(req, timeout_s)
 
@@ -194,11 +194,12 @@ class Pipeline:
         denied = [denied_answer(a, auth, self.clock) for a in self.adapters if a not in covered]
         answers = await fan_out(covered, query, clock=self.clock, versions=self.versions)
         answers += denied
+        created_at = self.clock()
         report = build_report(
-            report_id=str(uuid.uuid4()),
+            report_id=str(uuid7(created_at)),  # time-ordered: see gateway/ids.py
             request=req,
             answers=answers,
-            created_at=self.clock(),
+            created_at=created_at,
             policy=self.policy,
             code_version=self.code_version,
             policies=self._documents(req),
@@ -264,8 +265,9 @@ class Pipeline:
             "finding_count": len(report["findings"]),
             "sources_ok": sum(1 for s in report["sources"] if s["status"] == "OK"),
             "sources_total": len(report["sources"]),
-            "payload": envelope.payload,
-            "envelope": envelope_json,
+            "payload": envelope.payload,  # once: the envelope is stored in parts
+            "payload_type": envelope.payload_type,
+            "signatures": envelope.signatures_json(),
         }
         digests = [subject_digest(self.salt, m.id_number) for m in req.household.members]
         return await self.store.complete(
@@ -279,7 +281,7 @@ class Pipeline:
 
 
 def _submission(stored: StoredReport, replayed: bool) -> Submission:
-    envelope = dsse.Envelope.from_json(stored.envelope)
+    envelope = stored.envelope
     return Submission(json.loads(envelope.payload), envelope, stored.leaf_index, replayed)
 
 

@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.base import Adapter, AnswerStatus
-from audit.dsse import Envelope
 from gateway.errors import FailedPrecondition, NotFound
 from gateway.fanout import Answer, decode_answer
 from gateway.findings import FindingPolicy
@@ -232,13 +231,8 @@ async def replay_stored(
     request = await store.find_request(report.request_id)
     if request is None:
         raise NotFound(f"report {report_id!r} points at a missing request {report.request_id!r}")
-    signed = Envelope.from_json(report.envelope).payload
+    # The payload is stored once, as signed (the envelope is kept in parts): a changed copy
+    # fails the signature, which the bundle verifier checks; here it fails the replay.
     answers = [answer_from_row(r) for r in await store.answers(report.request_id)]
-    result = replay_payload(signed, json.loads(request.request_json), answers, adapters, library)
-    if bytes(report.payload) == signed:
-        return result
-    copy = [  # the stored copy of the payload no longer matches the envelope
-        dataclasses.replace(d, path=f"reports.payload {d.path}")
-        for d in _differences(signed, bytes(report.payload))
-    ]
-    return dataclasses.replace(result, differences=(*copy, *result.differences))
+    request_data = json.loads(request.request_json)
+    return replay_payload(report.payload, request_data, answers, adapters, library)

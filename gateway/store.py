@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from audit.dsse import Envelope
 from gateway.fanout import Answer
 from gateway.models import report_subjects, reports, requests, source_answers
 from gateway.writer import AuditAppender, Batch, Writer
@@ -39,9 +40,13 @@ class StoredReport:
     report_id: str
     request_id: str
     created_at: datetime
-    payload: bytes
-    envelope: bytes
+    envelope: Envelope  # joined again from the row's payload, payload type and signatures
     leaf_index: int
+
+    @property
+    def payload(self) -> bytes:
+        """The signed report bytes."""
+        return self.envelope.payload
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -227,6 +232,5 @@ def _stored_request(row: Row[Any]) -> StoredRequest:
 
 
 def _stored_report(row: Row[Any]) -> StoredReport:
-    return StoredReport(
-        row.report_id, row.request_id, row.created_at, row.payload, row.envelope, row.leaf_index
-    )
+    envelope = Envelope.from_parts(row.payload_type, bytes(row.payload), bytes(row.signatures))
+    return StoredReport(row.report_id, row.request_id, row.created_at, envelope, row.leaf_index)

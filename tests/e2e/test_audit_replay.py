@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from audit.errors import TamperedEntry
+from audit import dsse
+from audit.errors import SignatureError, TamperedEntry
 from audit.sql import leaves
 from audit.verify import verify_log
 from gateway.api._proto.hedui.v1 import audit_pb2 as apb
@@ -73,7 +74,7 @@ async def test_replay_report_rpc_says_identical(
 async def test_tampered_payload_copy_is_named_by_replay(
     client: Client, gateway: Gateway, cases: list[dict[str, Any]]
 ) -> None:
-    """Editing the stored report payload shows up as a difference at the edited field."""
+    """Editing the stored report payload fails its signature and the replay names the field."""
     (report_id,) = await submit(client, cases, 1, "tamper-payload")
     stored = await gateway.pipeline.store.get_report(report_id)
     assert stored is not None
@@ -85,9 +86,14 @@ async def test_tampered_payload_copy_is_named_by_replay(
             .where(reports.c.report_id == report_id)
             .values(payload=json.dumps(edited).encode())
         )
+    tampered = await gateway.pipeline.store.get_report(report_id)
+    assert tampered is not None
+    trusted = {gateway.keys.signer("report").keyid: gateway.keys.private_key("report").public_key()}
+    with pytest.raises(SignatureError):
+        dsse.verify(tampered.envelope, trusted)
     result = await replay_stored(gateway.pipeline.store, report_id, adapters_of(gateway))
     assert not result.identical
-    assert [d.path for d in result.differences] == ["reports.payload $.complete"]
+    assert [d.path for d in result.differences] == ["$.complete"]
     with pytest.raises(ReplayMismatch, match=r"\$\.complete"):
         result.check()
 

@@ -86,7 +86,8 @@ def _rows() -> dict[Table, list[dict[str, Any]]]:
                 "sources_ok": 7,
                 "sources_total": 7,
                 "payload": b"{}",
-                "envelope": b'{"payloadType":"x"}',
+                "payload_type": "x",
+                "signatures": b'[{"keyid":"k","sig":"c2ln"}]',
                 "leaf_index": 8 + i,
             }
             for i, at in enumerate(times)

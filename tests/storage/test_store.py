@@ -79,7 +79,8 @@ def report_row(
         "sources_ok": 1,
         "sources_total": 1,
         "payload": b"{}",
-        "envelope": b"{}",
+        "payload_type": "application/vnd.hedui.report.v1+json",
+        "signatures": b"[]",
     }
 
 
