@@ -38,6 +38,11 @@ __all__ = ["Gateway", "code_version"]
 
 log = structlog.get_logger(__name__)
 
+# Leaves per integration transaction: the integrator shares the serving loop, and 256 leaves
+# hold it for about 2.4 ms on SQLite (a second's worth at half of saturation took 16 ms in one;
+# docs/BENCHMARKS.md, session 5).
+INTEGRATION_CHUNK = 256
+
 
 def code_version() -> str:
     """``hedui <version>`` of the installed distribution."""
@@ -78,6 +83,7 @@ class Gateway:
             signer=NoteSigner(settings.log_origin, keys.private_key("checkpoint")),
             origin=settings.log_origin,
             clock=pipeline.clock,
+            chunk=INTEGRATION_CHUNK,
         )
 
     @classmethod

@@ -6,7 +6,8 @@ Its statements run on the event-loop thread (:class:`_InlineSqlite`), not on aio
 thread: a statement in WAL mode takes tens of microseconds, a thread round trip about a hundred,
 and with one connection every request queues behind every other one's round trips (see
 docs/BENCHMARKS.md). The price: while another *process* holds the write lock, the loop waits
-(``busy_timeout``) instead of only this connection.
+(``busy_timeout``) instead of only this connection. The one slow part of a commit, copying the
+log back into the file, runs on a thread instead (:mod:`gateway.sqlite_checkpoint`).
 PostgreSQL gets a normal pool; URLs may be given as ``postgresql://…`` and are mapped to asyncpg.
 Every checkout is pinged first (:func:`_ping`), so a restarted server costs no failed request.
 """
@@ -24,6 +25,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.util import await_only  # 2.1 also calls it await_; 2.0 knows only this
+
+from gateway.sqlite_checkpoint import BACKSTOP_PAGES, WalCheckpointer
 
 __all__ = ["create_engine", "is_sqlite", "normalise_url"]
 
@@ -122,15 +125,25 @@ class _InlineQueue:
 
 
 class _InlineSqlite(aiosqlite.Connection):
-    """aiosqlite's API, run on the calling thread (aiosqlite's worker thread is never started)."""
+    """aiosqlite's API, run on the calling thread (aiosqlite's worker thread is never started).
+
+    Its :class:`WalCheckpointer` copies the log into the database file, so commits no longer do.
+    """
 
     def __init__(self, database: str) -> None:
         super().__init__(lambda: sqlite3.connect(database, check_same_thread=False), 64)
         self._tx = _InlineQueue()  # type: ignore[assignment]
+        self._checkpointer = WalCheckpointer(database)
 
     async def _open(self) -> aiosqlite.Connection:
         self._connection = self._connector()
+        self._connection.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
+        self._checkpointer.start()
         return self
+
+    async def commit(self) -> None:
+        await super().commit()
+        self._checkpointer.committed()
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or self._connection is None:
@@ -139,6 +152,7 @@ class _InlineSqlite(aiosqlite.Connection):
 
     def stop(self) -> None:
         self._running = False
+        self._checkpointer.stop()
         if self._connection is not None:
             self._connection.close()
             self._connection = None

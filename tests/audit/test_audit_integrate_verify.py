@@ -61,6 +61,61 @@ async def test_a_pass_signs_only_when_the_tree_grew(signer: NoteSigner) -> None:
     assert open_checkpoint(stored[1].note, signer.verifier()).root_hash == await store.root(5)
 
 
+class CountingStorage(MemoryStorage):
+    """A memory log that records how many leaves each integration transaction took."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.transactions: list[int] = []
+
+    async def integrate(self, max_batch: int = 10_000) -> int:
+        before = await self.integrated_size()
+        size = await super().integrate(max_batch)
+        self.transactions.append(size - before)
+        return size
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("pending", "max_batch", "chunk", "transactions"),
+    [
+        (8, 10, 3, [3, 3, 2]),  # everything pending, in chunks, the last one short
+        (9, 10, 3, [3, 3, 3, 0]),  # a full last chunk: one more look finds nothing
+        (25, 10, 4, [4, 4, 2]),  # the pass stops at max_batch, mid-chunk
+        (5, 10, 10, [5]),  # chunk ≥ max_batch: one transaction, as without chunks
+    ],
+)
+async def test_a_pass_integrates_in_chunks_and_signs_once(
+    signer: NoteSigner, pending: int, max_batch: int, chunk: int, transactions: list[int]
+) -> None:
+    """Chunks bound each transaction; the pass still takes max_batch leaves and signs one head."""
+    store = CountingStorage()
+    await store.append(sample_entries(pending))
+    result = await integrate_and_sign(
+        store, signer, ORIGIN, FakeClock(), max_batch=max_batch, chunk=chunk
+    )
+    assert store.transactions == transactions
+    size = min(pending, max_batch)
+    assert result.checkpoint == Checkpoint(ORIGIN, size, await store.root(size))
+    assert [c.size for c in await store.checkpoints()] == [size]
+
+
+@pytest.mark.asyncio
+async def test_other_tasks_run_between_chunks(signer: NoteSigner) -> None:
+    """A pass of several chunks lets a waiting task run before it finishes."""
+    store, ran_at = CountingStorage(), []
+    await store.append(sample_entries(12))
+
+    async def other() -> None:
+        ran_at.append(len(store.transactions))
+
+    task = asyncio.create_task(other())
+    await integrate_and_sign(store, signer, ORIGIN, FakeClock(), max_batch=100, chunk=4)
+    await task
+    assert ran_at, "the other task never ran"
+    assert 0 < ran_at[0] < len(store.transactions)
+
+
 @pytest.mark.asyncio
 async def test_periodic_loop_catches_up_and_stops(signer: NoteSigner) -> None:
     """The loop integrates everything pending, batch after batch, and returns once stopped."""
