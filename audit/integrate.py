@@ -6,10 +6,12 @@ past the latest checkpoint, signs a C2SP checkpoint for it. Passes are serialise
 (an advisory lock on PostgreSQL), so any number of replicas may run the loop. The clock is
 injected; it stamps when each checkpoint was signed.
 
-A pass integrates in transactions of at most ``chunk`` leaves and lets the event loop run between
-them. The gateway integrates on the loop that serves its requests, and on SQLite a statement
-never yields: one transaction for a second's worth of leaves at half of saturation (about 2,250)
-held every request for 16 ms, once a second, which is where the gateway's p99 latency went
+A pass may integrate in transactions of at most ``chunk`` leaves and pause after each for
+``pause_ratio`` times as long as it took. The gateway integrates on the loop that serves its
+requests, where on SQLite a statement never yields: one transaction for a second's worth of
+leaves at half of saturation (about 2,250) held every request for 16 ms, and chunks run back to
+back still held them for 25 ms, letting each request one step further per chunk. Chunks of 256
+leaves with a pause of three times their length keep the integrator under a quarter of the loop
 (docs/BENCHMARKS.md, session 5). One checkpoint is still signed per pass, for all its chunks.
 """
 
@@ -50,9 +52,10 @@ async def integrate_and_sign(
     *,
     max_batch: int = 10_000,
     chunk: int = 10_000,
+    pause_ratio: float = 0.0,
 ) -> PassResult:
     """One bounded pass: integrate up to ``max_batch`` leaves; sign the tree if it grew."""
-    size = await _integrate(store, max_batch, chunk)  # 1. hash pending leaves into stored nodes
+    size = await _integrate(store, max_batch, chunk, pause_ratio)  # 1. hash pending leaves
     latest = await store.latest_checkpoint()  # 2. has the tree grown past the last checkpoint?
     if size == 0 or (latest is not None and latest.size >= size):
         return PassResult(size, None)
@@ -61,18 +64,21 @@ async def integrate_and_sign(
     return PassResult(size, checkpoint)
 
 
-async def _integrate(store: LogStorage, max_batch: int, chunk: int) -> int:
+async def _integrate(store: LogStorage, max_batch: int, chunk: int, pause_ratio: float) -> int:
     """Integrate up to ``max_batch`` leaves, ``chunk`` per transaction; the size reached."""
     if chunk >= max_batch:
         return await store.integrate(max_batch)
+    loop = asyncio.get_running_loop()
     start = size = await store.integrated_size()
     while size - start < max_batch:
         asked = min(chunk, max_batch - (size - start))
+        began = loop.time()
         grown = await store.integrate(asked)
         if grown - size < asked:  # nothing more was pending
             return grown
         size = grown
-        await asyncio.sleep(0)  # the requests waiting on this loop run between chunks
+        # the other tasks on this loop run between chunks (at least one turn of the loop)
+        await asyncio.sleep((loop.time() - began) * pause_ratio)
     return size
 
 
@@ -86,8 +92,10 @@ class Integrator:
     clock: Clock
     max_batch: int = 10_000
     chunk: int = 10_000  # leaves per transaction; the gateway passes a smaller one
+    pause_ratio: float = 0.0  # after each chunk, pause this many times as long as it took
 
-    async def run_once(self) -> PassResult:
+    async def run_once(self, *, paced: bool = True) -> PassResult:
+        """One pass; ``paced=False`` runs its chunks back to back (catching up)."""
         return await integrate_and_sign(
             self.store,
             self.signer,
@@ -95,6 +103,7 @@ class Integrator:
             self.clock,
             max_batch=self.max_batch,
             chunk=self.chunk,
+            pause_ratio=self.pause_ratio if paced else 0.0,
         )
 
     async def run_periodically(self, interval_s: float, stop: asyncio.Event) -> None:
@@ -104,15 +113,17 @@ class Integrator:
         steady load a few leaves always arrive during a pass; running passes back to back for
         them cost the request loop about a tenth of its CPU (docs/BENCHMARKS.md), so they wait
         for the next interval instead. A failing pass is logged and retried after the interval:
-        the log only ever waits.
+        the log only ever waits. A pass is paced (``pause_ratio``) unless the one before it
+        ended a full batch behind: then the chunks run back to back until the log has caught up.
         """
+        behind = False
         while not stop.is_set():
-            behind = False
             try:
-                result = await self.run_once()
+                result = await self.run_once(paced=not behind)
                 pending = await self.store.size() - result.integrated_size
                 behind = pending >= self.max_batch
             except Exception:
+                behind = False
                 _log.exception("audit integration pass failed; retrying in %ss", interval_s)
             if not behind:
                 await _wait(stop, interval_s)

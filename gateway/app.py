@@ -38,10 +38,11 @@ __all__ = ["Gateway", "code_version"]
 
 log = structlog.get_logger(__name__)
 
-# Leaves per integration transaction: the integrator shares the serving loop, and 256 leaves
-# hold it for about 2.4 ms on SQLite (a second's worth at half of saturation took 16 ms in one;
-# docs/BENCHMARKS.md, session 5).
+# The integrator shares the serving loop: 256 leaves per transaction hold it for about 2.4 ms
+# on SQLite, and a pause of three times that after each keeps it under a quarter of the loop
+# (a second's worth of leaves at half of saturation took 16 ms in one; audit/integrate.py).
 INTEGRATION_CHUNK = 256
+INTEGRATION_PAUSE_RATIO = 3.0
 
 
 def code_version() -> str:
@@ -84,6 +85,7 @@ class Gateway:
             origin=settings.log_origin,
             clock=pipeline.clock,
             chunk=INTEGRATION_CHUNK,
+            pause_ratio=INTEGRATION_PAUSE_RATIO,
         )
 
     @classmethod

@@ -116,6 +116,32 @@ async def test_other_tasks_run_between_chunks(signer: NoteSigner) -> None:
     assert 0 < ran_at[0] < len(store.transactions)
 
 
+class SlowStorage(CountingStorage):
+    """Each integration transaction takes ``seconds`` of wall time (as SQLite's would hold it)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    async def integrate(self, max_batch: int = 10_000) -> int:
+        await asyncio.sleep(self.seconds)
+        return await super().integrate(max_batch)
+
+
+@pytest.mark.asyncio
+async def test_a_paced_pass_pauses_after_each_full_chunk(signer: NoteSigner) -> None:
+    """With pause_ratio 2, each chunk but the last is followed by twice its own time."""
+    store = SlowStorage(0.02)
+    await store.append(sample_entries(8))
+    integrator = Integrator(store, signer, ORIGIN, FakeClock(), chunk=3, pause_ratio=2.0)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    await integrator.run_once()
+    # three chunks (3, 3, 2) of ≥ 20 ms, pauses of ≥ 40 ms after the first two
+    assert loop.time() - began >= 3 * 0.02 + 2 * 2 * 0.02
+    assert store.transactions == [3, 3, 2]
+
+
 @pytest.mark.asyncio
 async def test_periodic_loop_catches_up_and_stops(signer: NoteSigner) -> None:
     """The loop integrates everything pending, batch after batch, and returns once stopped."""
