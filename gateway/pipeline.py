@@ -83,7 +83,7 @@ class Pipeline:
         validate_request(req, self.clock().date())
         if not req.request_id:
             req = dataclasses.replace(req, request_id=uuid7(self.clock()).hex)
-        with bind_request(req.request_id), self.store.expecting():
+        with bind_request(req.request_id):
             return await self._submit(req, timeout_s)
 
     async def _submit(self, req: VerificationRequest, timeout_s: float) -> Submission:

@@ -8,7 +8,6 @@ through the store's :class:`~gateway.writer.Writer`, which commits concurrent wr
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
@@ -68,10 +67,6 @@ class Store:
     async def close(self) -> None:
         """Wait for the writes already queued to commit (the engine is the caller's to dispose)."""
         await self._writer.close()
-
-    def expecting(self) -> contextlib.AbstractContextManager[None]:
-        """Around a request that will :meth:`accept` and :meth:`complete` (lets writes batch)."""
-        return self._writer.expecting()
 
     async def find_request(self, request_id: str) -> StoredRequest | None:
         async with self.engine.connect() as conn:

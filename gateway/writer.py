@@ -8,23 +8,26 @@ runs each update as one executemany, commits, and only then answers the callers:
 rows and leaves are durable when it hears back, and a rolled-back batch leaves no leaf.
 
 How big a batch gets: a transaction costs about the same for one job as for twenty (the append
-lock, the log size, one statement per table, the commit), so before taking a batch the writer
-lets the event loop run a few more turns while requests it has been told about
-(:meth:`Writer.expecting`: the pipeline's requests in progress) have not queued their job yet,
-*and jobs keep coming*: it stops at the first ``patience_turns`` turns in a row that brought no
-job, after ``linger_turns`` turns, or after ``linger_s``. Under load a turn runs every ready
-request a step further, so their jobs join the batch; a lone request commits at once, and
-requests still waiting on slow departments do not hold the others' commit (they bring no
-jobs, so the wait ends after ``patience_turns`` idle turns, microseconds on an idle loop).
-Without this, on SQLite (statements run on the loop and never yield) the batches stay at one
-or two jobs (docs/BENCHMARKS.md).
+lock, the log size, one statement per table, and a commit whose WAL frames are mostly the
+rightmost pages of the same dozen B-trees), so before taking a batch the writer lets the event
+loop run more turns *while jobs keep coming*: it stops at the first ``patience_turns`` turns in a
+row that brought no job, after ``linger_turns`` turns, or after ``linger_s``. Under load a turn
+runs every ready request a step further, and admits new calls, so their jobs join the batch; a
+lone request commits at once. Without this, on SQLite (statements run on the loop and never
+yield) the batches stay at one or two jobs (docs/BENCHMARKS.md).
 
 The writer lingers only when a second job is queued after that first turn: jobs arriving
 faster than the writer commits are the sign of load, where batching pays. Below saturation
-the expected requests are mostly waiting on their departments, and each idle turn of a busy
-loop runs other requests' work, so lingering there only added latency (bench ``latency`` at
-half of saturation, issue 6: p50 +13.3 → +7.6 ms, p99 +61 → +36 ms over the slowest source;
-throughput at saturation unchanged within the noise of two A/B pairs).
+the requests are mostly waiting on their departments, and each idle turn of a busy loop runs
+other requests' work, so lingering there only added latency (bench ``latency`` at half of
+saturation, issue 6: p50 +13.3 → +7.6 ms, p99 +61 → +36 ms over the slowest source).
+
+The writer does not stop lingering when every request *in the pipeline* has queued its job:
+grpc.aio admits calls one at a time, so at saturation only two or three requests are inside
+the pipeline while the others wait in the server, and stopping there kept the batches at 2.0
+jobs. Waiting for patience instead (24 idle turns) gives batches of about 23 (most of them as
+large as the benchmark client's 32 calls in flight) and 1.6 × the throughput, with no loss of
+latency below saturation (session 5 in docs/BENCHMARKS.md).
 
 One job's unique-key conflict (a reused request id, a report race) must not fail the others:
 on an :class:`IntegrityError` the batch is rolled back and its jobs rerun one transaction each,
@@ -35,11 +38,10 @@ that error. The task exists only while there is work, so an idle store holds no 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import functools
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import Insert, Table, Update, insert
@@ -110,9 +112,9 @@ class Writer:
         engine: AsyncEngine,
         audit: AuditAppender,
         max_batch: int = 256,
-        linger_turns: int = 32,
-        linger_s: float = 0.005,
-        patience_turns: int = 6,
+        linger_turns: int = 128,
+        linger_s: float = 0.01,
+        patience_turns: int = 24,
     ) -> None:
         self._engine = engine
         self._audit = audit
@@ -122,16 +124,6 @@ class Writer:
         self._patience_turns = patience_turns
         self._queue: deque[tuple[Job, asyncio.Future[int | None]]] = deque()
         self._task: asyncio.Task[None] | None = None
-        self._expected = 0  # callers inside expecting(): they will queue a job, or have
-
-    @contextlib.contextmanager
-    def expecting(self) -> Iterator[None]:
-        """Around a caller's work that will end in :meth:`write` (a batch may wait for it)."""
-        self._expected += 1
-        try:
-            yield
-        finally:
-            self._expected -= 1
 
     async def write(self, job: Job) -> int | None:
         """The job's leaf index once committed; None if it hit a unique-key conflict."""
@@ -171,7 +163,7 @@ class Writer:
         idle = 0
         for _ in range(self._linger_turns - 1):
             queued = len(self._queue)
-            if queued >= self._max_batch or self._expected <= queued or loop.time() >= until:
+            if queued >= self._max_batch or loop.time() >= until:
                 return
             await asyncio.sleep(0)
             idle = 0 if len(self._queue) > queued else idle + 1

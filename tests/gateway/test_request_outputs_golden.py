@@ -8,7 +8,6 @@ with a fixed clock, key and salt; the other tests compare the shortcuts with the
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -57,9 +56,6 @@ class _RecordingStore:
 
     def __init__(self) -> None:
         self.written: list[bytes] = []
-
-    def expecting(self) -> contextlib.AbstractContextManager[None]:
-        return contextlib.nullcontext()
 
     async def accept(self, row: dict[str, Any], entry: bytes) -> int:
         self.written += [repr(sorted(row.items())).encode(), entry]

@@ -370,17 +370,16 @@ async def test_close_waits_for_queued_writes(store: Store) -> None:
 
 
 @pytest.mark.asyncio
-async def test_expected_writers_staggered_over_loop_turns_share_one_transaction(
+async def test_writers_staggered_over_loop_turns_share_one_transaction(
     counted: tuple[Store, CountingAudit],
 ) -> None:
-    """Requests in progress that write a few loop turns apart still land in one batch."""
+    """Requests that write a few loop turns apart, while jobs keep coming, share one batch."""
     store, audit = counted
 
     async def request(n: int) -> int | None:
-        with store.expecting():
-            for _ in range(n):  # e.g. a fan-out taking n more turns than the first caller
-                await asyncio.sleep(0)
-            return await store.accept(request_row(f"r{n}"), f"leaf{n}".encode())
+        for _ in range(n):  # e.g. a fan-out taking n more turns than the first caller
+            await asyncio.sleep(0)
+        return await store.accept(request_row(f"r{n}"), f"leaf{n}".encode())
 
     async with asyncio.timeout(10):
         leaves = await asyncio.gather(*(request(n) for n in range(5)))
@@ -389,13 +388,18 @@ async def test_expected_writers_staggered_over_loop_turns_share_one_transaction(
 
 
 @pytest.mark.asyncio
-async def test_a_lone_writer_does_not_wait_for_writers_nobody_announced(store: Store) -> None:
-    """With nobody else expected, a write commits without lingering (limit set to an hour)."""
+async def test_a_lone_writer_commits_without_lingering(store: Store) -> None:
+    """With no second job behind it, a write commits at once (linger limits set to an hour)."""
     lingering = Store(store.engine, SqlStorage(store.engine))
-    lingering._writer = Writer(store.engine, SqlStorage(store.engine), linger_s=3600.0)
-    with lingering.expecting():
-        async with asyncio.timeout(10):
-            assert await lingering.accept(request_row("alone"), b"alone") == 0
+    lingering._writer = Writer(
+        store.engine,
+        SqlStorage(store.engine),
+        linger_s=3600.0,
+        linger_turns=10**9,
+        patience_turns=10**9,
+    )
+    async with asyncio.timeout(10):
+        assert await lingering.accept(request_row("alone"), b"alone") == 0
     await lingering.close()
 
 
@@ -403,7 +407,7 @@ async def test_a_lone_writer_does_not_wait_for_writers_nobody_announced(store: S
 async def test_one_queued_job_commits_at_once_while_others_wait_on_their_sources(
     store: Store,
 ) -> None:
-    """With one job queued and the other expected request still waiting, nothing lingers."""
+    """With one job queued and the other request still waiting on its sources, nothing lingers."""
     lingering = Store(store.engine, SqlStorage(store.engine))
     lingering._writer = Writer(
         store.engine,
@@ -415,14 +419,12 @@ async def test_one_queued_job_commits_at_once_while_others_wait_on_their_sources
     sources = asyncio.Event()  # the other request's departments answer after the first commit
 
     async def waiting_on_sources() -> int | None:
-        with lingering.expecting():
-            await sources.wait()
-            return await lingering.accept(request_row("later"), b"later")
+        await sources.wait()
+        return await lingering.accept(request_row("later"), b"later")
 
     other = asyncio.create_task(waiting_on_sources())
-    with lingering.expecting():
-        async with asyncio.timeout(10):
-            assert await lingering.accept(request_row("first"), b"first") == 0
+    async with asyncio.timeout(10):
+        assert await lingering.accept(request_row("first"), b"first") == 0
     sources.set()
     assert await other == 1
     await lingering.close()
