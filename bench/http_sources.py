@@ -22,7 +22,7 @@ from bench._servers import (
     simulator_main,
 )
 from bench.harness import Result, Target, alternate
-from bench.pipeline import response_size, throughput_results
+from bench.pipeline import profile_round, response_size, throughput_results
 
 __all__ = ["NAME", "run"]
 
@@ -47,4 +47,6 @@ def run(opts: Options) -> list[Result]:
             lambda: throughput_round(gateway_main, spec, load()),
             lambda: throughput_round(echo_main, echo, load()),
         )
+        if opts.profile:
+            profile_round(NAME, spec, load(), opts)
     return throughput_results(NAME, rounds, Target("ratio_at_least", 0.10), echo.response_bytes)

@@ -19,7 +19,7 @@ from bench._profile import py_spy_during
 from bench._servers import EchoSpec, GatewaySpec, echo_main, gateway_main
 from bench.harness import Result, Rounds, Target, alternate
 
-__all__ = ["NAME", "response_size", "run", "throughput_results"]
+__all__ = ["NAME", "profile_round", "response_size", "run", "throughput_results"]
 
 NAME = "pipeline"
 REPORT = Target("report")
@@ -49,13 +49,13 @@ def run(opts: Options) -> list[Result]:
             lambda: throughput_round(echo_main, echo, load()),
         )
         if opts.profile:
-            _profile(spec, load(), opts)
+            profile_round(NAME, spec, load(), opts)
     return throughput_results(NAME, rounds, Target("ratio_at_least", 0.30), echo.response_bytes)
 
 
-def _profile(spec: GatewaySpec, load: ThroughputLoad, opts: Options) -> None:
+def profile_round(name: str, spec: GatewaySpec, load: ThroughputLoad, opts: Options) -> None:
     """One more subject round with py-spy sampling the server."""
-    out = opts.results_dir / f"profile-{NAME}.txt"
+    out = opts.results_dir / f"profile-{name}.txt"
     seconds = load.warmup_s + load.duration_s
     throughput_round(gateway_main, spec, load, lambda pid: py_spy_during(pid, out, seconds))
 
