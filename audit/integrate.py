@@ -34,6 +34,7 @@ Clock = Callable[[], datetime]
 """Returns the current time, timezone-aware (e.g. ``lambda: datetime.now(UTC)``)."""
 
 _log = logging.getLogger(__name__)
+_MAX_PAUSE_S = 1.0  # the longest pause after a chunk, whatever pause_ratio says
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -77,8 +78,9 @@ async def _integrate(store: LogStorage, max_batch: int, chunk: int, pause_ratio:
         if grown - size < asked:  # nothing more was pending
             return grown
         size = grown
-        # the other tasks on this loop run between chunks (at least one turn of the loop)
-        await asyncio.sleep((loop.time() - began) * pause_ratio)
+        # the other tasks on this loop run between chunks (at least one turn of the loop); a
+        # chunk that took long (a database stall) does not hold the log back for long after it
+        await asyncio.sleep(min((loop.time() - began) * pause_ratio, _MAX_PAUSE_S))
     return size
 
 
