@@ -167,6 +167,23 @@ async def test_clean_logs_verify(engine: AsyncEngine, signer: NoteSigner) -> Non
         await verify_log(store, signer.verifier(), chunk=4)
 
 
+@pytest.mark.asyncio
+async def test_chunked_passes_build_the_tree_one_transaction_builds(
+    engine: AsyncEngine, signer: NoteSigner
+) -> None:
+    """On SQL storage, passes in paced chunks of 7 sign the same heads as unchunked passes."""
+    chunked, whole, clock = SqlStorage(engine), MemoryStorage(), FakeClock()
+    for n in (5, 23, 1, 40):
+        for store in (chunked, whole):
+            await store.append(sample_entries(n, await store.size()))
+        paced = await integrate_and_sign(
+            chunked, signer, ORIGIN, clock, max_batch=30, chunk=7, pause_ratio=0.5
+        )
+        once = await integrate_and_sign(whole, signer, ORIGIN, clock, max_batch=30)
+        assert paced.checkpoint == once.checkpoint
+    await verify_log(chunked, signer.verifier())
+
+
 async def _tamper(engine: AsyncEngine, sql: str) -> None:
     async with engine.begin() as conn:
         await conn.execute(text(sql))
