@@ -76,6 +76,7 @@ class Gateway:
         self._stop = asyncio.Event()
         self.metrics = Metrics()
         self.metrics.watch_sources(self.adapters)
+        pipeline.store.observe_commits(self.metrics.observe_commit)
         for item in self.adapters:
             observe_answers(item.adapter, self.metrics.observe_answer)
         self.metrics_endpoint = MetricsEndpoint(self.metrics)

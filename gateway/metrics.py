@@ -1,4 +1,4 @@
-"""Prometheus metrics: per RPC, per source, circuit state and quota; served over HTTP.
+"""Prometheus metrics: per RPC, per source, circuit state and quota, the store's group commits.
 
 Each :class:`~gateway.app.Gateway` owns one :class:`Metrics` with its own registry (no global
 state, so several gateways in one process — the tests — never mix their figures). RPCs are
@@ -68,6 +68,14 @@ class Metrics:
             "hedui_source_throttled", "Answers throttled (429, rate limit, quota)", ["source"],
             registry=r,
         )  # fmt: skip
+        self.store_batch_jobs = Histogram(
+            "hedui_store_batch_jobs", "Writes (requests accepted, reports completed) per commit",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256), registry=r,
+        )  # fmt: skip
+        self.store_commit_duration = Histogram(
+            "hedui_store_commit_duration_seconds", "One group-commit transaction, start to commit",
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0), registry=r,
+        )  # fmt: skip
         # The labelled children, each looked up once (see _Children).
         self._rpc_requests = _Children(self.rpc_requests)
         self._rpc_errors = _Children(self.rpc_errors)
@@ -95,6 +103,11 @@ class Metrics:
             self._source_errors(source, status).inc()
         if answer.throttled:
             self._source_throttled(source).inc()
+
+    def observe_commit(self, jobs: int, seconds: float) -> None:
+        """One group-commit transaction of the store (the store's commit hook)."""
+        self.store_batch_jobs.observe(jobs)
+        self.store_commit_duration.observe(seconds)
 
     def watch_sources(self, adapters: Sequence[LoadedAdapter]) -> None:
         """Export circuit state, quota and in-flight calls of ``adapters`` at every scrape."""

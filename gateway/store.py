@@ -9,7 +9,7 @@ through the store's :class:`~gateway.writer.Writer`, which commits concurrent wr
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -67,6 +67,10 @@ class Store:
     async def close(self) -> None:
         """Wait for the writes already queued to commit (the engine is the caller's to dispose)."""
         await self._writer.close()
+
+    def observe_commits(self, callback: Callable[[int, float], None]) -> None:
+        """Call ``callback(jobs, seconds)`` after each group-commit transaction (metrics)."""
+        self._writer.on_commit = callback
 
     async def find_request(self, request_id: str) -> StoredRequest | None:
         async with self.engine.connect() as conn:

@@ -40,8 +40,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import Insert, Table, Update, insert
@@ -124,6 +125,8 @@ class Writer:
         self._patience_turns = patience_turns
         self._queue: deque[tuple[Job, asyncio.Future[int | None]]] = deque()
         self._task: asyncio.Task[None] | None = None
+        # called after each committed transaction with its number of jobs and its duration
+        self.on_commit: Callable[[int, float], None] | None = None
 
     async def write(self, job: Job) -> int | None:
         """The job's leaf index once committed; None if it hit a unique-key conflict."""
@@ -199,8 +202,12 @@ class Writer:
         """
         if not jobs:
             return []
+        began = time.perf_counter()
         async with self._engine.begin() as conn:
-            return await conn.run_sync(self._stage_and_execute, jobs)
+            leaves = await conn.run_sync(self._stage_and_execute, jobs)
+        if self.on_commit is not None:
+            self.on_commit(len(jobs), time.perf_counter() - began)
+        return leaves
 
     def _stage_and_execute(self, conn: Connection, jobs: Sequence[Job]) -> list[int]:
         batch = Batch()

@@ -91,6 +91,26 @@ async def test_rpc_and_source_metrics_count_a_verification(
 
 
 @pytest.mark.asyncio
+async def test_store_metrics_count_the_two_writes_of_a_verification(
+    metered: tuple[Gateway, RunningServer], cases: list[dict[str, Any]]
+) -> None:
+    """A verification is two writes (accept, complete), in one or two timed commits."""
+    gateway, server = metered
+    before = await scrape(gateway)
+    await submit_one(server, cases[0], "store-metrics-1")
+    after = await scrape(gateway)
+
+    def grew(name: str) -> float:
+        return sample(after, name) - sample(before, name)
+
+    assert grew("hedui_store_batch_jobs_sum") == 2
+    commits = grew("hedui_store_batch_jobs_count")
+    assert commits in (1, 2)
+    assert grew("hedui_store_commit_duration_seconds_count") == commits
+    assert grew("hedui_store_commit_duration_seconds_sum") > 0
+
+
+@pytest.mark.asyncio
 async def test_quota_gauges_follow_the_calls(
     metered: tuple[Gateway, RunningServer], cases: list[dict[str, Any]]
 ) -> None:
