@@ -62,7 +62,11 @@ class WalCheckpointer:
             self._thread.join(timeout_s)
 
     def _run(self) -> None:
-        conn = sqlite3.connect(self._database, check_same_thread=True)
+        try:
+            conn = sqlite3.connect(self._database, check_same_thread=True)
+        except sqlite3.Error as exc:  # SQLite's own checkpoints go on as without the thread
+            log.warning("wal_checkpoint_failed", database=self._database, error=str(exc))
+            return
         try:
             while not self._stopping.is_set():
                 self._wake.wait()

@@ -99,3 +99,15 @@ def test_stop_ends_the_thread_whether_or_not_it_ever_ran(tmp_path: Path, commits
     checkpointer.stop()
     assert not _checkpoint_threads(path)
     assert (checkpointer.checkpoints > 0) == (commits > 0)
+
+
+def test_a_database_that_cannot_be_opened_ends_the_thread_with_a_warning(tmp_path: Path) -> None:
+    """No connection, no checkpoints: a warning, the thread ends, nothing is raised."""
+    path = tmp_path / "missing-directory" / "hedui.db"
+    checkpointer = WalCheckpointer(str(path))
+    with capture_logs() as logs:
+        checkpointer.start()
+        checkpointer.stop()
+    assert [e["event"] for e in logs] == ["wal_checkpoint_failed"]
+    assert "unable to open" in logs[0]["error"]
+    assert not _checkpoint_threads(path)
