@@ -16,6 +16,7 @@ import asyncio
 import dataclasses
 import hashlib
 import json
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -79,14 +80,19 @@ class Pipeline:
     in_flight_s: float = 120.0
 
     async def submit(self, req: VerificationRequest, timeout_s: float) -> Submission:
-        """Verify one household; idempotent per ``req.request_id``."""
+        """Verify one household; idempotent per ``req.request_id``.
+
+        ``timeout_s`` is the sources' time, counted from now: the accept's commit comes out of
+        it, so a slow commit does not push the answer past the caller's deadline.
+        """
+        deadline = time.monotonic() + timeout_s
         validate_request(req, self.clock().date())
         if not req.request_id:
             req = dataclasses.replace(req, request_id=uuid7(self.clock()).hex)
         with bind_request(req.request_id):
-            return await self._submit(req, timeout_s)
+            return await self._submit(req, deadline)
 
-    async def _submit(self, req: VerificationRequest, timeout_s: float) -> Submission:
+    async def _submit(self, req: VerificationRequest, deadline: float) -> Submission:
         data = request_to_dict(req)
         request_json = canonical_json(data)
         fingerprint = _fingerprint(data)
@@ -101,7 +107,7 @@ class Pipeline:
                 return await self._replayed(existing.report_id)
             if not self._stale(existing):  # never ask the departments twice at once
                 raise Unavailable(f"request {req.request_id!r} is still in progress; retry later")
-        return await self._run(req, timeout_s, data)
+        return await self._run(req, deadline, data)
 
     def _stale(self, stored: StoredRequest) -> bool:
         """Accepted long enough ago that no live worker can still be on it."""
@@ -143,7 +149,8 @@ class Pipeline:
     async def _finish(self, stored: StoredRequest, timeout_s: float) -> bool:
         """Run one interrupted request to its report; log (not raise) a failure."""
         try:
-            await self._run(request_from_dict(json.loads(stored.request_json)), timeout_s)
+            request = request_from_dict(json.loads(stored.request_json))
+            await self._run(request, time.monotonic() + timeout_s)
         except Exception:
             log.exception("resume_failed")
             return False
@@ -175,11 +182,12 @@ class Pipeline:
         return await self.store.accept(row, entry_bytes(event))
 
     async def _run(
-        self, req: VerificationRequest, timeout_s: float, data: dict[str, Any] | None = None
+        self, req: VerificationRequest, deadline: float, data: dict[str, Any] | None = None
     ) -> Submission:
         """Fan out, build, sign and store the report of an accepted request.
 
-        ``data``: ``request_to_dict(req)`` when the caller has it already (the report reuses it).
+        ``deadline``: when the sources' time is up (``time.monotonic()``). ``data``:
+        ``request_to_dict(req)`` when the caller has it already (the report reuses it).
         """
         query = SourceQuery(
             request_id=req.request_id,
@@ -187,7 +195,7 @@ class Pipeline:
             as_of=req.as_of,
             purpose=req.purpose.value,
             authorization_ref=req.authorization.consent_ref,
-            timeout_s=timeout_s,
+            timeout_s=max(0.0, deadline - time.monotonic()),
         )
         auth = req.authorization
         covered = [a for a in self.adapters if auth.covers(str(a.category))]
