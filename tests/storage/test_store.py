@@ -387,9 +387,8 @@ async def test_writers_staggered_over_loop_turns_share_one_transaction(
     assert audit.appends == 1
 
 
-@pytest.mark.asyncio
-async def test_a_lone_writer_commits_without_lingering(store: Store) -> None:
-    """With no second job behind it, a write commits at once (linger limits set to an hour)."""
+def _lingering_for_an_hour(store: Store) -> Store:
+    """A store on the same engine whose writer would linger an hour, if anything let it."""
     lingering = Store(store.engine, SqlStorage(store.engine))
     lingering._writer = Writer(
         store.engine,
@@ -398,6 +397,13 @@ async def test_a_lone_writer_commits_without_lingering(store: Store) -> None:
         linger_turns=10**9,
         patience_turns=10**9,
     )
+    return lingering
+
+
+@pytest.mark.asyncio
+async def test_a_lone_writer_commits_without_lingering(store: Store) -> None:
+    """With no second job behind it, a write commits at once (linger limits set to an hour)."""
+    lingering = _lingering_for_an_hour(store)
     async with asyncio.timeout(10):
         assert await lingering.accept(request_row("alone"), b"alone") == 0
     await lingering.close()
@@ -408,14 +414,7 @@ async def test_one_queued_job_commits_at_once_while_others_wait_on_their_sources
     store: Store,
 ) -> None:
     """With one job queued and the other request still waiting on its sources, nothing lingers."""
-    lingering = Store(store.engine, SqlStorage(store.engine))
-    lingering._writer = Writer(
-        store.engine,
-        SqlStorage(store.engine),
-        linger_s=3600.0,
-        linger_turns=10**9,
-        patience_turns=10**9,
-    )
+    lingering = _lingering_for_an_hour(store)
     sources = asyncio.Event()  # the other request's departments answer after the first commit
 
     async def waiting_on_sources() -> int | None:
