@@ -37,7 +37,7 @@ BACKSTOP_PAGES = 16_000
 class WalCheckpointer:
     """One thread checkpointing ``database`` after commits, at most once per ``interval_s``."""
 
-    def __init__(self, database: str, interval_s: float = 0.1) -> None:
+    def __init__(self, database: str, interval_s: float = 0.25) -> None:
         self._database = database
         self._interval_s = interval_s
         self._wake = threading.Event()
