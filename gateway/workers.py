@@ -16,7 +16,10 @@ of it can serve side by side:
    checkpointing the log); each worker serves metrics on its own port (``metrics_listen`` port
    + worker index);
 4. SIGINT/SIGTERM stop every worker gracefully; if one worker dies, the others are stopped and
-   the supervisor exits non-zero, so the service manager restarts the whole set.
+   the supervisor exits non-zero, so the service manager restarts the whole set;
+5. if the supervisor itself dies (SIGKILL, out of memory), each worker notices within a second
+   that its parent is gone and stops gracefully, so no orphan keeps serving the port with what
+   may be an old configuration.
 
 On SQLite the workers share the file in WAL mode: write transactions take turns on the
 database lock (``busy_timeout``) — fine on one machine; many machines need PostgreSQL.
@@ -80,6 +83,10 @@ def reserve_port(listen: str) -> Iterator[str]:
         yield f"{host}:{held.getsockname()[1]}"
 
 
+PARENT_POLL_S = 1.0
+"""How often a worker checks that its supervisor is still alive."""
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Worker:
     """What a worker process needs (pickled to it)."""
@@ -88,6 +95,7 @@ class _Worker:
     listen: str
     index: int
     adapters: AdapterFactory | None
+    supervisor: int
 
 
 class WorkerSet:
@@ -126,7 +134,7 @@ class WorkerSet:
 
     def _start(self, index: int) -> None:
         ready = _SPAWN.Event()
-        job = _Worker(self.settings, self.address, index, self.adapters)
+        job = _Worker(self.settings, self.address, index, self.adapters, os.getpid())
         process = _SPAWN.Process(
             target=_worker_main, args=(job, ready), name=f"hedui-worker-{index}", daemon=False
         )
@@ -201,6 +209,17 @@ def _worker_main(job: _Worker, ready: Event) -> None:
     asyncio.run(_serve(job, ready))
 
 
+async def stop_when_orphaned(supervisor: int, poll_s: float = PARENT_POLL_S) -> None:
+    """SIGTERM this process (the graceful stop) once its parent is no longer ``supervisor``.
+
+    A dead parent's children are re-parented (to init or a subreaper), so ``getppid`` changes.
+    """
+    while os.getppid() == supervisor:  # noqa: ASYNC110 (no event tells of a parent's death)
+        await asyncio.sleep(poll_s)
+    log.error("supervisor_gone", supervisor=supervisor)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 async def _serve(job: _Worker, ready: Event) -> None:
     from gateway.app import Gateway
     from gateway.server import run_forever
@@ -208,6 +227,7 @@ async def _serve(job: _Worker, ready: Event) -> None:
     settings = job.settings.model_copy(
         update={"metrics_listen": offset_port(job.settings.metrics_listen, job.index)}
     )
+    watchdog = asyncio.create_task(stop_when_orphaned(job.supervisor))
     gateway = await Gateway.open(settings, adapters=job.adapters() if job.adapters else None)
     try:
         if job.index == 0:
@@ -216,4 +236,5 @@ async def _serve(job: _Worker, ready: Event) -> None:
             await gateway.start_metrics()
         await run_forever(gateway, job.listen, on_started=ready.set)
     finally:
+        watchdog.cancel()
         await gateway.close()

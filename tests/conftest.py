@@ -14,6 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Tests make no timing assertions (speed is the benchmarks' business), and hypothesis's own
+# clocks — the per-example deadline and the "input generation is slow" check — failed CI runs
+# on a busy 2-core machine. Both are off for the whole suite; example counts stay per test.
+settings.register_profile("hedui", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("hedui")
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "HEDUI_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -34,13 +35,27 @@ class Supervisor:
     async def until(self, event: str, count: int = 1) -> list[dict[str, Any]]:
         """Read the log until ``count`` lines with ``event`` were printed (bounded in time)."""
         assert self.process.stdout is not None
-        async with asyncio.timeout(START_S):
-            while len(found := [e for e in self.lines if e.get("event") == event]) < count:
-                line = await self.process.stdout.readline()
-                if not line:
-                    raise AssertionError(f"exited before {event!r}: {self.lines[-5:]}")
-                self.lines.append(_json_or_text(line))
+        try:
+            async with asyncio.timeout(START_S):
+                while len(found := [e for e in self.lines if e.get("event") == event]) < count:
+                    line = await self.process.stdout.readline()
+                    if not line:
+                        raise AssertionError(f"exited before {event!r}: {self.lines[-8:]}")
+                    self.lines.append(_json_or_text(line))
+        except TimeoutError:
+            raise AssertionError(f"no {event!r} in {START_S} s: {self.lines[-8:]}") from None
         return found
+
+    async def exit_code(self, timeout_s: float = 60.0) -> int:
+        """Read the log to its end (a full pipe would block the writers), then the exit code."""
+        assert self.process.stdout is not None
+        try:
+            async with asyncio.timeout(timeout_s):
+                while line := await self.process.stdout.readline():
+                    self.lines.append(_json_or_text(line))
+                return await self.process.wait()
+        except TimeoutError:
+            raise AssertionError(f"still running after {timeout_s} s: {self.lines[-8:]}") from None
 
 
 def _json_or_text(line: bytes) -> dict[str, Any]:
@@ -70,13 +85,31 @@ async def supervisor(db_url: str, sim: Any, tmp_path: Path) -> AsyncIterator[Sup
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True,  # its own process group: the teardown can kill the workers too
     )
     running = Supervisor(process, env)
     try:
         yield running
     finally:
-        if process.returncode is None:
-            process.kill()
+        await _stop_group(process)
+
+
+async def _stop_group(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM the supervisor's whole process group, then SIGKILL it; bounded in time.
+
+    Python 3.11's ``Process.wait`` also waits for the stdout pipe to close, which a worker
+    outliving its supervisor would hold open for ever: signalling the group ends that wait.
+    """
+    for sig, grace_s in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 30.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break  # the whole group has exited
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace_s):
+                await process.wait()
+                return
+    async with asyncio.timeout(30.0):
         await process.wait()
 
 
@@ -102,8 +135,7 @@ async def test_workers_share_one_port_database_and_log(
     assert again.report.report_id == replies[0].report.report_id
 
     supervisor.process.send_signal(signal.SIGTERM)
-    async with asyncio.timeout(60):
-        assert await supervisor.process.wait() == 0
+    assert await supervisor.exit_code() == 0
     engine = create_engine(db_url)
     try:
         assert await SqlStorage(engine).size() >= 8 * 9  # accepted + 7 answers + signed, each
@@ -122,8 +154,31 @@ async def test_a_dead_worker_stops_the_set(supervisor: Supervisor) -> None:
     started = (await supervisor.until("workers_started"))[0]
     await supervisor.until("server_started", count=2)
     os.kill(started["pids"][1], signal.SIGKILL)
-    async with asyncio.timeout(60):
-        assert await supervisor.process.wait() == 1
+    assert await supervisor.exit_code() == 1
     for pid in started["pids"]:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+@pytest.mark.asyncio
+async def test_workers_stop_when_the_supervisor_is_killed(supervisor: Supervisor) -> None:
+    """SIGKILL leaves the supervisor no time to stop its workers: they notice and stop."""
+    started = (await supervisor.until("workers_started"))[0]
+    await supervisor.until("server_started", count=2)
+    supervisor.process.kill()
+    gone = await supervisor.until("supervisor_gone", count=2)
+    assert sorted(e["worker"] for e in gone) == [0, 1]
+    await supervisor.until("server_stopping", count=2)
+    async with asyncio.timeout(60):
+        while alive := [pid for pid in started["pids"] if _alive(pid)]:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+    assert not alive
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (an exited but unreaped child counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
