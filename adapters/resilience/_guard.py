@@ -4,10 +4,17 @@ breaker, a bulkhead, a rate limit and a daily quota — all inside the request's
 :meth:`ResilientAdapter.call` never raises an :class:`~adapters.base.AdapterError`: it returns an
 :class:`Outcome` saying what happened (answer or error, attempts, circuit open, throttled), which
 the gateway puts in the report. :meth:`ResilientAdapter.fetch` keeps the plain Adapter contract.
+
+When the circuit opens, the calls still waiting on the department are released at once with
+:class:`~adapters.resilience.CircuitOpen`, instead of each waiting out its own timeout: the
+failures that opened the circuit are the verdict on them too, and a request that came a moment
+later would get the same answer from the open circuit. A department that hangs then costs the
+requests in flight the time until the circuit opens, not a timeout each.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import random
 
@@ -87,6 +94,10 @@ class ResilientAdapter:
             else None
         )
         self.stats = SourceStats()
+        # tasks waiting on the department, oldest first (a dict keeps the order of arrival)
+        self._waiting: dict[asyncio.Task[object], None] = {}
+        self._released: set[asyncio.Task[object]] = set()  # of those, cancelled by the circuit
+        self.breaker.on_change(self._release_on_open)
 
     @property
     def circuit_state(self) -> CircuitState:
@@ -180,14 +191,31 @@ class ResilientAdapter:
             await self._admit(deadline, tally)
         budget = max(0.0, min(self.policy.attempt_timeout_s, deadline - self.clock.monotonic()))
         tally.attempts += 1
+        task = asyncio.current_task()
+        assert task is not None
+        self._waiting[task] = None
         try:
             raw = await within(self.inner.fetch(_with_timeout(query, budget)), budget)
         except TimeoutError as exc:
+            self._waiting.pop(task, None)  # before the failure that may open the circuit
             self.breaker.record_failure()
             raise SourceTimeout(f"{self.department}: no answer within {budget:.3f}s") from exc
-        except BaseException as exc:  # AdapterError, a plug-in bug, or the request being cancelled
+        except asyncio.CancelledError as exc:
+            self._waiting.pop(task, None)
+            if task in self._released and task.uncancel() == 0:
+                raise CircuitOpen(
+                    f"{self.department}: circuit opened after repeated failures while this "
+                    "call waited; released without waiting for its answer"
+                ) from None
+            self._fetch_failed(exc, tally)  # the request itself is cancelled (also, or only)
+            raise
+        except BaseException as exc:  # AdapterError, a plug-in bug
+            self._waiting.pop(task, None)
             self._fetch_failed(exc, tally)
             raise
+        finally:
+            self._waiting.pop(task, None)
+            self._released.discard(task)
         try:
             records = self.inner.decode(raw.body)
         except MalformedAnswer as exc:
@@ -195,6 +223,20 @@ class ResilientAdapter:
             return Outcome(raw=raw, error=exc, attempts=tally.attempts, throttled=tally.throttled)
         self.breaker.record_success()
         return Outcome(raw=raw, records=records, attempts=tally.attempts, throttled=tally.throttled)
+
+    def _release_on_open(self, state: CircuitState) -> None:
+        """A breaker listener: on opening, cancel the calls waiting on the department.
+
+        Each released call ends in :class:`CircuitOpen` (:meth:`_once`); it does not count as
+        another failure. The call whose failure opened the circuit is no longer waiting. The
+        oldest calls are released first, so their requests are the first to go on.
+        """
+        if state is not CircuitState.OPEN:
+            return
+        for task in self._waiting:  # the oldest first: they have waited longest
+            if task not in self._released and not task.done():
+                self._released.add(task)
+                task.cancel()
 
     def _fetch_failed(self, exc: BaseException, tally: _Tally) -> None:
         """Tell the breaker (and the tally) about a fetch that raised ``exc``."""

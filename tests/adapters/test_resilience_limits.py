@@ -55,6 +55,39 @@ async def test_circuit_opens_after_threshold_and_stops_calling() -> None:
 
 
 @pytest.mark.asyncio
+async def test_opening_circuit_releases_the_calls_still_waiting() -> None:
+    """A hung department: when two timeouts open the circuit, a call with 30 s left ends then."""
+    inner = fake(hang=True)
+    guarded = guard(inner, FakeClock(), failure_threshold=2, max_attempts=1)
+    async with asyncio.timeout(10):  # without the release, the long call would take 30 s
+        waiting = asyncio.create_task(guarded.call(make_query(DEAD, timeout_s=30.0)))
+        await asyncio.sleep(0)  # it is waiting on the department
+        short = [guarded.call(make_query(DEAD, timeout_s=0.05)) for _ in range(2)]
+        timed_out = await asyncio.gather(*short)
+        released = await waiting
+    assert [type(o.error).__name__ for o in timed_out] == ["SourceTimeout", "SourceTimeout"]
+    assert isinstance(released.error, CircuitOpen)
+    assert "while this call waited" in str(released.error)
+    assert (released.attempts, released.circuit_open) == (1, False)  # it was sent
+    assert len(inner.calls) == 3
+    assert guarded.breaker.consecutive_failures == 2  # a released call is not another failure
+    assert guarded.circuit_state is CircuitState.OPEN
+
+
+@pytest.mark.asyncio
+async def test_a_cancelled_call_stays_cancelled_when_the_circuit_also_releases_it() -> None:
+    """The caller's own cancellation wins over the release: nothing swallows it."""
+    guarded = guard(fake(hang=True), FakeClock(), failure_threshold=1, max_attempts=1)
+    waiting = asyncio.create_task(guarded.call(make_query(DEAD, timeout_s=30.0)))
+    await asyncio.sleep(0)
+    waiting.cancel()
+    guarded.breaker.record_failure()  # opens the circuit in the same turn: releases the call too
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert guarded.bulkhead.in_flight == 0
+
+
+@pytest.mark.asyncio
 async def test_half_open_trial_success_closes_the_circuit() -> None:
     """After the reset time one trial call passes; its success closes the circuit."""
     clock, inner = FakeClock(), fake(error=AdapterError("down"))
