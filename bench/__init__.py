@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bench import auditlog, footprint, http_sources, latency, memory, pipeline, selftest
+from bench import (
+    auditlog,
+    footprint,
+    http_sources,
+    latency,
+    memory,
+    pipeline,
+    prototype,
+    selftest,
+)
 from bench._common import Options
 from bench.harness import Result
 
@@ -16,6 +25,7 @@ __all__ = ["REGISTRY"]
 
 REGISTRY: dict[str, Callable[[Options], list[Result]]] = {
     pipeline.NAME: pipeline.run,
+    prototype.NAME: prototype.run,
     http_sources.NAME: http_sources.run,
     latency.NAME: latency.run,
     auditlog.NAME: auditlog.run,

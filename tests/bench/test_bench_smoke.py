@@ -24,7 +24,7 @@ def test_selftest_benchmark_runs_and_writes_json(tmp_path: Path) -> None:
 
 
 def test_every_benchmark_is_registered() -> None:
-    """The CLI knows the five benchmarks the issue asks for, footprint, and the selftest."""
+    """The CLI knows the five benchmarks the issue asks for, footprint, prototype, selftest."""
     assert set(bench.REGISTRY) == {
         "pipeline",
         "http",
@@ -32,6 +32,7 @@ def test_every_benchmark_is_registered() -> None:
         "auditlog",
         "memory",
         "footprint",
+        "prototype",
         "selftest",
     }
 
