@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
 
 from bench._cases import serialised_requests
 from bench._common import Options, ThroughputLoad, gateway_database, load_factory, throughput_round
@@ -25,9 +28,14 @@ NAME = "pipeline"
 REPORT = Target("report")
 
 
-def response_size(spec: GatewaySpec, requests: list[bytes]) -> int:
-    """The size of a real SubmitVerification response, for the echo baseline to match."""
-    with ServerProcess(gateway_main, spec) as server:
+def response_size(
+    spec: GatewaySpec,
+    requests: list[bytes],
+    entry: Callable[[Any, Connection], None] = gateway_main,
+) -> int:
+    """The size of a real SubmitVerification response (``entry``'s server: the gateway by
+    default), for the echo baseline to match."""
+    with ServerProcess(entry, spec) as server:
         probe = LoadSpec(server.address, requests[:1], duration_s=0.3, warmup_s=0, concurrency=1)
         return run_load(probe).response_bytes
 

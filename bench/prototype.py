@@ -15,8 +15,6 @@ import tempfile
 
 from bench._cases import serialised_requests
 from bench._common import Options, load_factory, throughput_round
-from bench._load import LoadSpec, run_load
-from bench._procs import ServerProcess
 from bench._prototype import prototype_main
 from bench._servers import EchoSpec, GatewaySpec, echo_main, gateway_main
 from bench.harness import Result, Target, alternate
@@ -32,7 +30,7 @@ def run(opts: Options) -> list[Result]:
     requests = serialised_requests()
     with tempfile.TemporaryDirectory(prefix="hedui-bench-") as tmp:
         spec = GatewaySpec(tmp, f"sqlite:///{tmp}/hedui.db", uvloop=opts.uvloop)
-        size = _prototype_response_size(spec, requests)
+        size = response_size(spec, requests, prototype_main)
         echo = EchoSpec(size, uvloop=opts.uvloop)
         load = load_factory(opts, requests, NAME, tmp)
         proto = alternate(
@@ -66,10 +64,3 @@ def run(opts: Options) -> list[Result]:
             e["errors"], "echo", proto.load,
         ),
     ]  # fmt: skip
-
-
-def _prototype_response_size(spec: GatewaySpec, requests: list[bytes]) -> int:
-    """The size of the prototype's answer, for its echo baseline to match."""
-    with ServerProcess(prototype_main, spec) as server:
-        probe = LoadSpec(server.address, requests[:1], duration_s=0.3, warmup_s=0, concurrency=1)
-        return run_load(probe).response_bytes
