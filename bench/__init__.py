@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from bench import (
     auditlog,
+    disk,
     footprint,
     http_sources,
     latency,
@@ -31,5 +32,6 @@ REGISTRY: dict[str, Callable[[Options], list[Result]]] = {
     auditlog.NAME: auditlog.run,
     memory.NAME: memory.run,
     footprint.NAME: footprint.run,
+    disk.NAME: disk.run,
     selftest.NAME: selftest.run,  # the harness smoke test; not run by default
 }

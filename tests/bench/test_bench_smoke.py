@@ -24,7 +24,7 @@ def test_selftest_benchmark_runs_and_writes_json(tmp_path: Path) -> None:
 
 
 def test_every_benchmark_is_registered() -> None:
-    """The CLI knows the five benchmarks the issue asks for, footprint, prototype, selftest."""
+    """The CLI knows the issue's five benchmarks, footprint, prototype, disk and selftest."""
     assert set(bench.REGISTRY) == {
         "pipeline",
         "http",
@@ -33,6 +33,7 @@ def test_every_benchmark_is_registered() -> None:
         "memory",
         "footprint",
         "prototype",
+        "disk",
         "selftest",
     }
 
