@@ -49,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--postgres",
         action="store_true",
-        help="pipeline/http: the gateway on a fresh local PostgreSQL database, not SQLite",
+        help="pipeline/http/latency: the gateway on fresh local PostgreSQL databases, not SQLite",
     )
     parser.add_argument("--profile", action="store_true", help="py-spy the pipeline server")
     parser.add_argument("--uvloop", action="store_true", help="serve on uvloop")

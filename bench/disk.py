@@ -63,15 +63,19 @@ def commit_times(spec: DiskSpec) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="hedui-disk-", dir=spec.directory) as tmp:
         times = asyncio.run(_transactions(f"sqlite:///{tmp}/disk.db", spec))
     times.sort()
-    at = lambda q: times[min(len(times) - 1, int(q * len(times)))] * 1000  # noqa: E731
     return {
-        "p50": at(0.5),
-        "p99": at(0.99),
-        "p999": at(0.999),
+        "p50": _at(times, 0.5),
+        "p99": _at(times, 0.99),
+        "p999": _at(times, 0.999),
         "max": times[-1] * 1000,
         "slow": sum(t > SLOW_S for t in times),
         "count": len(times),
     }
+
+
+def _at(ordered: list[float], quantile: float) -> float:
+    """The ``quantile`` of ``ordered`` seconds, in ms."""
+    return ordered[min(len(ordered) - 1, int(quantile * len(ordered)))] * 1000
 
 
 async def _transactions(url: str, spec: DiskSpec) -> list[float]:

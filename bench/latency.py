@@ -10,13 +10,15 @@ source timeout the gateway derives from the client's deadline (+ the same 15 ms)
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import random
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench._cases import serialised_requests
-from bench._common import Options
+from bench._common import Options, gateway_database
 from bench._load import LoadResult, LoadSpec, percentile, run_load
 from bench._procs import ServerProcess
 from bench._servers import GatewaySpec, gateway_main
@@ -41,10 +43,10 @@ def slowest_of_seven(count: int, seed: int) -> list[float]:
 def run(opts: Options) -> list[Result]:
     requests = serialised_requests()
     with tempfile.TemporaryDirectory(prefix="hedui-bench-") as tmp:
-        url = f"sqlite:///{tmp}/hedui.db"
-        spec = GatewaySpec(tmp, url, latency_ms=SOURCE_MS, uvloop=opts.uvloop, workers=opts.workers)
+        spec = GatewaySpec(tmp, "", latency_ms=SOURCE_MS, uvloop=opts.uvloop, workers=opts.workers)
         hung = dataclasses.replace(spec, hang="bank")
-        saturation = _saturation(spec, requests, opts)
+        with _fresh_database(opts, tmp, "saturation") as url:
+            saturation = _saturation(dataclasses.replace(spec, database_url=url), requests, opts)
         rate = saturation / 2
         print(f"  saturation {saturation:.0f} req/s; open loop at {rate:.0f} req/s")
         counter = iter(range(10_000))
@@ -53,12 +55,23 @@ def run(opts: Options) -> list[Result]:
             # A fresh database each round: requests left in flight by the last round would be
             # resumed at start-up, one by one, each waiting for the hung source.
             n = next(counter)
-            fresh = dataclasses.replace(server, database_url=f"sqlite:///{tmp}/round-{n}.db")
-            return _open_loop(fresh, requests, rate, opts, f"{NAME}-{Path(tmp).name}-{n}")
+            with _fresh_database(opts, tmp, str(n)) as url:
+                fresh = dataclasses.replace(server, database_url=url)
+                return _open_loop(fresh, requests, rate, opts, f"{NAME}-{Path(tmp).name}-{n}")
 
         rounds = alternate(opts.rounds, lambda: _sample(round_(spec)), None)
         hang = alternate(opts.rounds, lambda: _sample(round_(hung)), None)
     return _results(rounds, hang, saturation)
+
+
+@contextlib.contextmanager
+def _fresh_database(opts: Options, tmp: str, name: str) -> Iterator[str]:
+    """A new SQLite file in ``tmp``, or with ``--postgres`` a new PostgreSQL database."""
+    if not opts.postgres:
+        yield f"sqlite:///{tmp}/round-{name}.db"
+        return
+    with gateway_database(opts, tmp, f"{NAME}_{name}") as url:
+        yield url
 
 
 def _saturation(spec: GatewaySpec, requests: list[bytes], opts: Options) -> float:
