@@ -2,11 +2,16 @@
 
 Issue 6 grounds its pipeline target (0.30 × echo) on a minimal prototype that reached it on
 this machine: seven in-process sources, Ed25519 signing, one SQLite append per request
-(:mod:`bench._prototype`). This benchmark measures that prototype against the same bare echo
-the ``pipeline`` benchmark uses (sized to the prototype's response), and then the gateway
-against the prototype, in the same run with the same closed-loop client. It answers two
-questions the ``pipeline`` figure alone cannot: does the prototype still reach 0.30 × echo
-here today, and what share of it does the full pipeline keep.
+(:mod:`bench._prototype`). This benchmark measures, in the same run with the same closed-loop
+client:
+
+1. that prototype against the bare echo the ``pipeline`` benchmark uses (sized to the
+   prototype's response): does the target's premise hold here today?
+2. the *contract prototype* (:mod:`bench._floor`: the prototype plus the work DESIGN.md's
+   contracts require — the request stored before the fan-out, a leaf per request, answer and
+   report, the raw answers stored, the Merkle tree integrated and checkpointed) against an echo
+   sized to its response: what can any pipeline that keeps the contracts reach here?
+3. the gateway against the contract prototype: what share of that floor the full pipeline keeps.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import tempfile
 
 from bench._cases import serialised_requests
 from bench._common import Options, load_factory, throughput_round
+from bench._floor import floor_main
 from bench._prototype import prototype_main
 from bench._servers import EchoSpec, GatewaySpec, echo_main, gateway_main
 from bench.harness import Result, Target, alternate
@@ -38,9 +44,21 @@ def run(opts: Options) -> list[Result]:
             lambda: throughput_round(prototype_main, spec, load()),
             lambda: throughput_round(echo_main, echo, load()),
         )
-        gateway = alternate(opts.rounds, lambda: throughput_round(gateway_main, spec, load()), None)
+        floor_size = response_size(spec, requests, floor_main)
+        floor_echo = EchoSpec(floor_size, uvloop=opts.uvloop)
+        floor = alternate(
+            opts.rounds,
+            lambda: throughput_round(floor_main, spec, load()),
+            lambda: throughput_round(echo_main, floor_echo, load()),
+        )
+        gateway = alternate(
+            opts.rounds,
+            lambda: throughput_round(gateway_main, spec, load()),
+            lambda: throughput_round(floor_main, spec, load()),
+        )
         gateway_size = response_size(spec, requests)
     p, e, g = proto.subject, proto.baseline, gateway.subject
+    f, fe = floor.subject, floor.baseline
     return [
         Result(
             NAME, "prototype throughput", "req/s", p["rps"], REPORT, e["rps"], "echo",
@@ -51,16 +69,30 @@ def run(opts: Options) -> list[Result]:
             e["server_cores"], "echo", proto.load,
         ),
         Result(
-            NAME, "gateway throughput", "req/s", g["rps"], REPORT, p["rps"], "prototype",
-            gateway.load, f"the full pipeline; response {gateway_size} bytes",
+            NAME, "contract prototype throughput", "req/s", f["rps"], REPORT, fe["rps"], "echo",
+            floor.load, f"the contracts' minimum (bench/_floor.py); response {floor_size} bytes",
+        ),
+        Result(
+            NAME, "contract prototype server CPU", "cores", f["server_cores"], REPORT,
+            fe["server_cores"], "echo", floor.load,
+        ),
+        Result(
+            NAME, "gateway throughput", "req/s", g["rps"], REPORT, gateway.baseline["rps"],
+            "contract prototype", gateway.load, f"the full pipeline; response {gateway_size} bytes",
         ),
         Result(
             NAME, "gateway server CPU", "cores", g["server_cores"], REPORT,
-            p["server_cores"], "prototype", gateway.load,
+            gateway.baseline["server_cores"], "contract prototype", gateway.load,
         ),
         Result(
-            NAME, "errors", "count", [a + b for a, b in zip(p["errors"], g["errors"], strict=True)],
+            NAME, "errors", "count", _summed(p["errors"], f["errors"], g["errors"]),
             Target("at_most", 0),
-            e["errors"], "echo", proto.load,
+            _summed(e["errors"], fe["errors"], gateway.baseline["errors"]), "echo and floor",
+            proto.load,
         ),
     ]  # fmt: skip
+
+
+def _summed(*per_round: list[float]) -> list[float]:
+    """Round by round, the sum of several servers' counts."""
+    return [sum(counts) for counts in zip(*per_round, strict=True)]

@@ -1,0 +1,202 @@
+"""The contract prototype: the minimal prototype plus what DESIGN.md's contracts require.
+
+The child side of ``bench prototype``'s third server. Issue 6's minimal prototype
+(:mod:`bench._prototype`: seven in-process sources, Ed25519, one SQLite row per request) leaves
+out work that the gateway may not leave out, because outsiders rely on it (DESIGN.md,
+"Contracts"). This server adds exactly that work, written as plainly and cheaply as the
+prototype (raw ``sqlite3`` on the loop, ``orjson``, no validation framework, no SQLAlchemy):
+
+1. accept: the request is stored with its ``request_accepted`` leaf, committed before any
+   source is asked (accepted work survives a crash; every accepted request is a leaf);
+2. the same seven in-process sources, one task each, gathered (as the prototype);
+3. every raw answer is stored with a ``source_answered`` leaf carrying its SHA-256 (replay
+   needs the raw answers; every source answer is a leaf);
+4. the report names each answer's digest; it is signed (DSSE PAE, Ed25519), stored with a
+   ``report_signed`` leaf carrying the envelope's digest, and committed before the answer;
+5. the leaves are integrated into an RFC 6962 tree whose nodes are stored (the log serves
+   inclusion and consistency proofs from them), and each integration pass signs a checkpoint.
+
+Leaves are canonical JSON: orjson with sorted keys writes RFC 8785 bytes for the ASCII strings
+and small integers used here. Left out, as in the prototype: field validation, resilience,
+decoding the answers, findings and assessment, idempotent replays, metrics, logging. The leaf
+counter and the tree's right border live in memory (one process, no restart), where the
+gateway reads them from the database so that replicas can share it. One transaction per write,
+where the gateway groups concurrent writes into one: about one SQLite commit more per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import sqlite3
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import date
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from adapters.base import SourceQuery, Subject
+from audit.merkle import CompactRange, leaf_hash
+from bench._procs import serve_until_stopped
+from bench._prototype import PAYLOAD_TYPE, pae
+from bench._servers import METHOD, GatewaySpec, _fakes
+
+__all__ = ["floor_main"]
+
+INTEGRATE_EVERY_S = 0.05  # the gateway's integrator passes are of this order
+_SCHEMA = (
+    "CREATE TABLE requests (request_id TEXT PRIMARY KEY, request BLOB, leaf INTEGER)",
+    "CREATE TABLE answers (request_id TEXT, source TEXT, raw BLOB, raw_digest TEXT,"
+    " leaf INTEGER, PRIMARY KEY (request_id, source))",
+    "CREATE TABLE reports (report_id TEXT PRIMARY KEY, request_id TEXT, payload BLOB,"
+    " sig BLOB, leaf INTEGER)",
+    "CREATE TABLE leaves (idx INTEGER PRIMARY KEY, entry BLOB)",
+    "CREATE TABLE nodes (level INTEGER, idx INTEGER, hash BLOB, PRIMARY KEY (level, idx))",
+    "CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, note BLOB)",
+)
+
+
+def floor_main(spec: GatewaySpec, conn: Connection) -> None:
+    serve_until_stopped(conn, lambda: _floor_server(spec), use_uvloop=spec.uvloop)
+
+
+def _entry(kind: str, **fields: Any) -> bytes:
+    """One leaf: canonical JSON of the event's type and fields."""
+    return orjson.dumps({"type": kind, "v": 1, **fields}, option=orjson.OPT_SORT_KEYS)
+
+
+class _Log:
+    """Leaves appended inside the caller's transaction; integrated and checkpointed later."""
+
+    def __init__(self, db: sqlite3.Connection, sign: Any) -> None:
+        self._db = db
+        self._sign = sign
+        self.size = 0  # leaves appended
+        self._tree = CompactRange()
+
+    def append(self, entries: Sequence[bytes]) -> int:
+        first = self.size
+        rows = [(first + i, e) for i, e in enumerate(entries)]
+        self._db.executemany("INSERT INTO leaves VALUES (?, ?)", rows)
+        self.size += len(entries)
+        return first
+
+    def integrate(self) -> None:
+        """Hash the committed leaves not yet in the tree, store the nodes, sign a checkpoint."""
+        start = self._tree.size
+        rows = self._db.execute("SELECT entry FROM leaves WHERE idx >= ? ORDER BY idx", (start,))
+        nodes = [n for (entry,) in rows.fetchall() for n in self._tree.append(leaf_hash(entry))]
+        if not nodes:
+            return
+        note = b"hedui-floor\n%d\n%s\n" % (self._tree.size, self._tree.root().hex().encode())
+        with self._db:  # one transaction
+            self._db.executemany(
+                "INSERT INTO nodes VALUES (?, ?, ?)", [(lv, i, h) for (lv, i), h in nodes]
+            )
+            self._db.execute(
+                "INSERT INTO checkpoints VALUES (?, ?)", (self._tree.size, note + self._sign(note))
+            )
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(INTEGRATE_EVERY_S)
+            self.integrate()
+
+
+@contextlib.asynccontextmanager
+async def _floor_server(spec: GatewaySpec) -> AsyncIterator[str]:
+    import grpc
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from gateway.api._proto.hedui.v1 import verification_pb2 as pb
+
+    sources = _fakes(spec)
+    key = Ed25519PrivateKey.generate()
+    keyid = key.public_key().public_bytes_raw().hex()
+    path = Path(spec.workdir) / "floor.db"
+    for old in (path, path.with_name("floor.db-wal"), path.with_name("floor.db-shm")):
+        old.unlink(missing_ok=True)  # each start is a new log (the leaf counter starts at 0)
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    for statement in _SCHEMA:
+        db.execute(statement)
+    db.isolation_level = "DEFERRED"  # from here on, `with db:` is one transaction
+    log = _Log(db, key.sign)
+
+    async def handle(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        msg = pb.SubmitVerificationRequest.FromString(request)
+        request_id = msg.request_id or uuid.uuid4().hex
+        accepted = _entry("request_accepted", request_id=request_id, accepted_at=time.time_ns())
+        with db:  # 1. durable before any source is asked
+            db.execute("INSERT INTO requests VALUES (?, ?, ?)", (request_id, request, log.size))
+            log.append([accepted])
+        query = SourceQuery(
+            request_id=request_id,
+            subjects=tuple(Subject(m.id_number, m.name) for m in msg.household.members),
+            as_of=date.today(),
+            purpose="APPLICATION",
+            authorization_ref=msg.authorization.consent_ref,
+            timeout_s=5.0,
+        )
+        answers = await asyncio.gather(*(s.fetch(query) for s in sources))  # 2.
+        digests = [hashlib.sha256(a.body).hexdigest() for a in answers]
+        report_id = uuid.uuid4().hex
+        payload = orjson.dumps(  # 4. the report cites every answer's digest
+            {
+                "report_id": report_id,
+                "request_id": request_id,
+                "answers": [
+                    {"source": s.name, "raw_digest": d, "body": a.body.decode()}
+                    for s, a, d in zip(sources, answers, digests, strict=True)
+                ],
+            },
+            option=orjson.OPT_SORT_KEYS,
+        )
+        signature = key.sign(pae(payload))
+        entries = [  # 3. one leaf per answer, then 4. the report's
+            *(_entry("source_answered", request_id=request_id, source=s.name, raw_digest=d)
+              for s, d in zip(sources, digests, strict=True)),
+            _entry("report_signed", request_id=request_id, report_id=report_id,
+                   envelope_digest=hashlib.sha256(payload + signature).hexdigest()),
+        ]  # fmt: skip
+        with db:  # durable before the answer
+            first = log.append(entries)
+            db.executemany(
+                "INSERT INTO answers VALUES (?, ?, ?, ?, ?)",
+                [
+                    (request_id, s.name, a.body, d, first + i)
+                    for i, (s, a, d) in enumerate(zip(sources, answers, digests, strict=True))
+                ],
+            )
+            db.execute(
+                "INSERT INTO reports VALUES (?, ?, ?, ?, ?)",
+                (report_id, request_id, payload, signature, first + len(entries) - 1),
+            )
+        envelope = pb.DsseEnvelope(payload=payload, payload_type=PAYLOAD_TYPE)
+        envelope.signatures.add(keyid=keyid, sig=signature)
+        return pb.SubmitVerificationResponse(envelope=envelope).SerializeToString()
+
+    service, method = METHOD.strip("/").split("/")
+    handler = grpc.method_handlers_generic_handler(
+        service, {method: grpc.unary_unary_rpc_method_handler(handle)}
+    )
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers((handler,))
+    address = f"127.0.0.1:{server.add_insecure_port('127.0.0.1:0')}"
+    integrating = asyncio.create_task(log.run())  # 5.
+    await server.start()
+    try:
+        yield address
+    finally:
+        await server.stop(1.0)
+        integrating.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await integrating
+        log.integrate()
+        db.close()
