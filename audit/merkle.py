@@ -160,6 +160,16 @@ class CompactRange:
         return fold([h for _, h in self._stack])
 
 
+def extend(
+    size: int, border: Sequence[bytes], entries: Iterable[bytes]
+) -> tuple[list[tuple[NodeId, bytes]], int]:
+    """Append ``entries`` to the tree of ``size`` leaves whose :func:`perfect_nodes` hashes are
+    ``border``: every node they complete (leaves included), and the new size."""
+    tree = CompactRange(size, border)
+    done = [node for entry in entries for node in tree.append(leaf_hash(entry))]
+    return done, tree.size
+
+
 def root(leaf_hashes: Sequence[bytes]) -> bytes:
     """MTH over a list of leaf hashes (for lists held in memory)."""
     cr = CompactRange()

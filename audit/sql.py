@@ -297,17 +297,24 @@ _PG_READ_NODES = text(
 
 
 async def _read_nodes(conn: AsyncConnection, ids: Collection[NodeId]) -> dict[NodeId, bytes]:
+    return await conn.run_sync(_read_nodes_on, ids) if ids else {}
+
+
+def _read_nodes_on(conn: Connection, ids: Collection[NodeId]) -> dict[NodeId, bytes]:
+    """:func:`_read_nodes` on the synchronous side of a connection (inside ``run_sync``)."""
     if not ids:
         return {}
     if conn.dialect.name != "postgresql":
-        return await _read_nodes_sqlite(conn, list(ids))
+        return _read_nodes_sqlite(conn, list(ids))
     levels, idxs = [lv for lv, _ in ids], [i for _, i in ids]
-    result = await conn.execute(_PG_READ_NODES, {"levels": levels, "idxs": idxs})
-    rows = cast("Iterable[tuple[int, int, bytes]]", result)
+    rows = cast(
+        "Iterable[tuple[int, int, bytes]]",
+        conn.execute(_PG_READ_NODES, {"levels": levels, "idxs": idxs}),
+    )
     return {(int(lv), int(i)): bytes(h) for lv, i, h in rows}
 
 
-async def _read_nodes_sqlite(conn: AsyncConnection, ids: list[NodeId]) -> dict[NodeId, bytes]:
+def _read_nodes_sqlite(conn: Connection, ids: list[NodeId]) -> dict[NodeId, bytes]:
     """One primary-key probe per wanted node: ``(level = ? AND idx = ?) OR …`` at driver level.
 
     SQLite scans for a row-value IN, and ``level IN … AND idx IN …`` fetches the cross product
@@ -320,8 +327,7 @@ async def _read_nodes_sqlite(conn: AsyncConnection, ids: list[NodeId]) -> dict[N
         chunk = ids[start : start + 200]
         where = " OR ".join(["(level = ? AND idx = ?)"] * len(chunk))
         sql = f"SELECT level, idx, hash FROM {nodes.name} WHERE {where}"
-        result = await conn.exec_driver_sql(sql, tuple(v for pair in chunk for v in pair))
-        rows = cast("Iterable[tuple[int, int, bytes]]", result)
+        rows = _run_driver(conn, sql, tuple(v for pair in chunk for v in pair))
         found.update(((int(lv), int(i)), bytes(h)) for lv, i, h in rows)
     return found
 

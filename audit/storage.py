@@ -106,10 +106,9 @@ class TreeStore(ABC):
                 return start
             border = merkle.perfect_nodes(0, start)
             stored = await tx.read_nodes(border)
-            tree = merkle.CompactRange(start, [stored[n] for n in border])
-            done = [node for e in entries for node in tree.append(merkle.leaf_hash(e))]
+            done, size = merkle.extend(start, [stored[n] for n in border], entries)
             await tx.write_nodes(done)
-            return tree.size
+            return size
 
     async def _fetch(self, ids: list[NodeId], what: str) -> dict[NodeId, bytes]:
         """Read the nodes a computation needs; a missing one means the size is not integrated."""
