@@ -6,6 +6,10 @@ from the same distribution the sources use (as many draws as answered requests).
 open-loop at half the saturation throughput measured first (closed loop). Targets: p50 ≤
 baseline p50 + 3 ms, p99 ≤ baseline p99 + 15 ms. Then one source hangs: p99 must stay within the
 source timeout the gateway derives from the client's deadline (+ the same 15 ms).
+
+Alternated with the gateway's rounds, the contract prototype (:mod:`bench._floor`: only what
+DESIGN.md's contracts require, with the same sources) serves the same load: its excess over the
+slowest source is what any pipeline keeping the contracts would add here (reported, no target).
 """
 
 from __future__ import annotations
@@ -14,11 +18,13 @@ import contextlib
 import dataclasses
 import random
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from bench._cases import serialised_requests
 from bench._common import Options, gateway_database
+from bench._floor import floor_main
 from bench._load import LoadResult, LoadSpec, percentile, run_load
 from bench._procs import ServerProcess
 from bench._servers import GatewaySpec, gateway_main
@@ -32,6 +38,7 @@ SOURCES = 7
 CLIENT_TIMEOUT_S = 1.0
 # gateway/api/verification.py: sources get 90 % of the deadline minus 50 ms
 SOURCE_TIMEOUT_MS = CLIENT_TIMEOUT_S * 1000 * 0.9 - 50
+Entry = Callable[[GatewaySpec, Connection], None]  # a server process's main
 
 
 def slowest_of_seven(count: int, seed: int) -> list[float]:
@@ -51,15 +58,18 @@ def run(opts: Options) -> list[Result]:
         print(f"  saturation {saturation:.0f} req/s; open loop at {rate:.0f} req/s")
         counter = iter(range(10_000))
 
-        def round_(server: GatewaySpec) -> LoadResult:
+        def round_(server: GatewaySpec, entry: Entry = gateway_main) -> LoadResult:
             # A fresh database each round: requests left in flight by the last round would be
             # resumed at start-up, one by one, each waiting for the hung source.
             n = next(counter)
             with _fresh_database(opts, tmp, str(n)) as url:
                 fresh = dataclasses.replace(server, database_url=url)
-                return _open_loop(fresh, requests, rate, opts, f"{NAME}-{Path(tmp).name}-{n}")
+                tag = f"{NAME}-{Path(tmp).name}-{n}"
+                return _open_loop(fresh, requests, rate, opts, tag, entry)
 
-        rounds = alternate(opts.rounds, lambda: _sample(round_(spec)), None)
+        rounds = alternate(
+            opts.rounds, lambda: _sample(round_(spec)), lambda: _sample(round_(spec, floor_main))
+        )
         hang = alternate(opts.rounds, lambda: _sample(round_(hung)), None)
     return _results(rounds, hang, saturation)
 
@@ -90,9 +100,14 @@ def _saturation(spec: GatewaySpec, requests: list[bytes], opts: Options) -> floa
 
 
 def _open_loop(
-    spec: GatewaySpec, requests: list[bytes], rate: float, opts: Options, tag: str
+    spec: GatewaySpec,
+    requests: list[bytes],
+    rate: float,
+    opts: Options,
+    tag: str,
+    entry: Entry = gateway_main,
 ) -> LoadResult:
-    with ServerProcess(gateway_main, spec) as server:
+    with ServerProcess(entry, spec) as server:
         load = LoadSpec(
             server.address,
             requests,
@@ -122,6 +137,7 @@ def _sample(result: LoadResult) -> dict[str, float]:
 
 def _results(rounds: Rounds, hang: Rounds, saturation: float) -> list[Result]:
     s, h, load = rounds.subject, hang.subject, rounds.load
+    f = rounds.baseline  # the contract prototype
     note = f"open loop at {saturation / 2:.0f} req/s (saturation {saturation:.0f})"
     hung = f"bank hangs; source timeout {SOURCE_TIMEOUT_MS:.0f} ms"
     return [
@@ -154,6 +170,27 @@ def _results(rounds: Rounds, hang: Rounds, saturation: float) -> list[Result]:
             s["measured_slowest_p50_ms"],
             Target("report"),
             load=load,
+        ),
+        Result(
+            NAME,
+            "contract prototype p50",
+            "ms",
+            f["p50_ms"],
+            Target("report"),
+            f["base_p50_ms"],
+            "slowest source",
+            load,
+            "bench/_floor.py: only the contracts' work, the same sources and load",
+        ),
+        Result(
+            NAME,
+            "contract prototype p99",
+            "ms",
+            f["p99_ms"],
+            Target("report"),
+            f["base_p99_ms"],
+            "slowest source",
+            load,
         ),
         Result(NAME, "errors", "count", s["errors"], Target("at_most", 0), load=load),
         Result(
