@@ -33,6 +33,7 @@ from typing import Any, Self, cast
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Integer,
@@ -155,10 +156,12 @@ def _stored_as_is(kind: TypeEngine[Any], dialect: Dialect) -> bool:
     """Whether the driver stores a column's raw Python value as its bind processor's result.
 
     sqlite3 stores ``bytes`` as a BLOB just as it stores the ``memoryview`` (``sqlite3.Binary``)
-    that SQLAlchemy's LargeBinary processor wraps them in: one call per blob saved (a tenth of
-    the integrator's CPU, which binds a 32-byte hash per node).
+    that SQLAlchemy's LargeBinary processor wraps them in, and ``True``/``False`` as the integers
+    1/0 that its Boolean processor makes of them: one call per value saved (a tenth of the
+    integrator's CPU, which binds a 32-byte hash per node; 15 booleans per verification).
+    tests/storage/test_driver_sql.py checks the stored rows equal SQLAlchemy's.
     """
-    return dialect.name == "sqlite" and isinstance(kind, LargeBinary)
+    return dialect.name == "sqlite" and isinstance(kind, LargeBinary | Boolean)
 
 
 @functools.lru_cache(maxsize=256)
