@@ -43,8 +43,8 @@ import orjson
 from adapters.base import SourceQuery, Subject
 from audit.merkle import CompactRange, leaf_hash
 from bench._procs import serve_until_stopped
-from bench._prototype import PAYLOAD_TYPE, pae
-from bench._servers import METHOD, GatewaySpec, _fakes
+from bench._prototype import pae, signed_reply
+from bench._servers import GatewaySpec, _fakes, bare_server
 
 __all__ = ["floor_main"]
 
@@ -178,23 +178,13 @@ async def _floor_server(spec: GatewaySpec) -> AsyncIterator[str]:
                 "INSERT INTO reports VALUES (?, ?, ?, ?, ?)",
                 (report_id, request_id, payload, signature, first + len(entries) - 1),
             )
-        envelope = pb.DsseEnvelope(payload=payload, payload_type=PAYLOAD_TYPE)
-        envelope.signatures.add(keyid=keyid, sig=signature)
-        return pb.SubmitVerificationResponse(envelope=envelope).SerializeToString()
+        return signed_reply(payload, keyid, signature)
 
-    service, method = METHOD.strip("/").split("/")
-    handler = grpc.method_handlers_generic_handler(
-        service, {method: grpc.unary_unary_rpc_method_handler(handle)}
-    )
-    server = grpc.aio.server()
-    server.add_generic_rpc_handlers((handler,))
-    address = f"127.0.0.1:{server.add_insecure_port('127.0.0.1:0')}"
     integrating = asyncio.create_task(log.run())  # 5.
-    await server.start()
     try:
-        yield address
+        async with bare_server(handle) as address:
+            yield address
     finally:
-        await server.stop(1.0)
         integrating.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await integrating

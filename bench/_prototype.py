@@ -28,9 +28,9 @@ import orjson
 
 from adapters.base import SourceQuery, Subject
 from bench._procs import serve_until_stopped
-from bench._servers import METHOD, GatewaySpec, _fakes
+from bench._servers import GatewaySpec, _fakes, bare_server
 
-__all__ = ["PAYLOAD_TYPE", "pae", "prototype_main"]
+__all__ = ["PAYLOAD_TYPE", "pae", "prototype_main", "signed_reply"]
 
 PAYLOAD_TYPE = "application/vnd.hedui.prototype+json"
 
@@ -78,23 +78,22 @@ async def _prototype_server(spec: GatewaySpec) -> AsyncIterator[str]:
         signature = key.sign(pae(payload))
         report_id = uuid.uuid4().hex
         db.execute("INSERT INTO reports VALUES (?, ?, ?)", (report_id, payload, signature))
-        envelope = pb.DsseEnvelope(payload=payload, payload_type=PAYLOAD_TYPE)
-        envelope.signatures.add(keyid=keyid, sig=signature)
-        return pb.SubmitVerificationResponse(envelope=envelope).SerializeToString()
+        return signed_reply(payload, keyid, signature)
 
-    service, method = METHOD.strip("/").split("/")
-    handler = grpc.method_handlers_generic_handler(
-        service, {method: grpc.unary_unary_rpc_method_handler(handle)}
-    )
-    server = grpc.aio.server()
-    server.add_generic_rpc_handlers((handler,))
-    address = f"127.0.0.1:{server.add_insecure_port('127.0.0.1:0')}"
-    await server.start()
     try:
-        yield address
+        async with bare_server(handle) as address:
+            yield address
     finally:
-        await server.stop(1.0)
-        db.close()
+        db.close()  # after the server stopped: no handler is left to use it
+
+
+def signed_reply(payload: bytes, keyid: str, signature: bytes) -> bytes:
+    """The serialised response of both prototypes: the DSSE envelope alone (no Report message)."""
+    from gateway.api._proto.hedui.v1 import verification_pb2 as pb
+
+    envelope = pb.DsseEnvelope(payload=payload, payload_type=PAYLOAD_TYPE)
+    envelope.signatures.add(keyid=keyid, sig=signature)
+    return pb.SubmitVerificationResponse(envelope=envelope).SerializeToString()
 
 
 def pae(payload: bytes) -> bytes:

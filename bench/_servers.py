@@ -10,10 +10,10 @@ import contextlib
 import dataclasses
 import functools
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from adapters.base import RawAnswer, SourceQuery
 from adapters.testing import FakeAdapter, fake_adapters
@@ -28,6 +28,7 @@ __all__ = [
     "EchoSpec",
     "GatewaySpec",
     "SimulatorSpec",
+    "bare_server",
     "echo_main",
     "gateway_main",
     "simulator_main",
@@ -130,14 +131,24 @@ def _echo_worker(spec: EchoSpec, address: str) -> None:
 async def _echo_listening(spec: EchoSpec, address: str) -> AsyncIterator[None]:
     import asyncio
 
-    import grpc
-
     response = b"\x00" * spec.response_bytes
 
-    async def handle(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+    async def handle(request: bytes, context: object) -> bytes:
         if spec.delay_s:
             await asyncio.sleep(spec.delay_s)
         return response
+
+    async with bare_server(handle, address):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def bare_server(
+    handle: Callable[[bytes, Any], Awaitable[bytes]], address: str = "127.0.0.1:0"
+) -> AsyncIterator[str]:
+    """A bare grpc.aio server answering ``METHOD`` with ``handle(request_bytes, context)``,
+    no (de)serialisation by grpc; yields its address (port 0: the one it got)."""
+    import grpc
 
     service, method = METHOD.strip("/").split("/")
     handler = grpc.method_handlers_generic_handler(
@@ -145,10 +156,10 @@ async def _echo_listening(spec: EchoSpec, address: str) -> AsyncIterator[None]:
     )
     server = grpc.aio.server()
     server.add_generic_rpc_handlers((handler,))
-    server.add_insecure_port(address)
+    port = server.add_insecure_port(address)
     await server.start()
     try:
-        yield
+        yield f"{address.rpartition(':')[0]}:{port}"
     finally:
         await server.stop(1.0)
 
