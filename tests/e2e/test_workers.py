@@ -92,6 +92,17 @@ async def supervisor(db_url: str, sim: Any, tmp_path: Path) -> AsyncIterator[Sup
         yield running
     finally:
         await _stop_group(process)
+        await _read_to_end(process)
+
+
+async def _read_to_end(process: asyncio.subprocess.Process) -> None:
+    """Read the log pipe to its end: only then does asyncio close the process's transport. One
+    left open is closed by the collector later, in whatever test runs then, with a
+    ResourceWarning that the warnings filter turns into that test's failure."""
+    assert process.stdout is not None
+    async with asyncio.timeout(30.0):
+        await process.stdout.read()
+    await asyncio.sleep(0)  # the transport closes in a callback once the pipe is at its end
 
 
 async def _stop_group(process: asyncio.subprocess.Process) -> None:
