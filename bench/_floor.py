@@ -32,7 +32,7 @@ import hashlib
 import sqlite3
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import date
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -73,7 +73,7 @@ def _entry(kind: str, **fields: Any) -> bytes:
 class _Log:
     """Leaves appended inside the caller's transaction; integrated and checkpointed later."""
 
-    def __init__(self, db: sqlite3.Connection, sign: Any) -> None:
+    def __init__(self, db: sqlite3.Connection, sign: Callable[[bytes], bytes]) -> None:
         self._db = db
         self._sign = sign
         self.size = 0  # leaves appended
