@@ -9,7 +9,8 @@ source timeout the gateway derives from the client's deadline (+ the same 15 ms)
 
 Alternated with the gateway's rounds, the contract prototype (:mod:`bench._floor`: only what
 DESIGN.md's contracts require, with the same sources) serves the same load: its excess over the
-slowest source is what any pipeline keeping the contracts would add here (reported, no target).
+slowest source is what any pipeline keeping the contracts would add here (reported, no target;
+it always stores in SQLite and runs in one process, whatever ``--postgres`` and ``--workers`` say).
 """
 
 from __future__ import annotations
