@@ -102,7 +102,7 @@ def member_income(trace: Trace, facts: Facts, member: Member) -> MemberIncome:
             (p_period,),
         )
     )
-    deduction = _deduction(trace, member, wage_avg)
+    deduction = _deduction(trace, member, counted, wages, period)
     return MemberIncome(member.id_number, counted_avg, wage_avg, deduction)
 
 
@@ -135,16 +135,23 @@ def _item_step(
     )
 
 
-def _deduction(trace: Trace, member: Member, wage_avg: int) -> int:
-    """Employment cost: rate × minimum wage, at most the wage (seed 004 二.(一).1.三)."""
-    if wage_avg <= 0:
+def _deduction(trace: Trace, member: Member, counted: int, wages: int, period: int) -> int:
+    """Employment cost: rate × minimum wage, at most the wage (seed 004 二.(一).1.三).
+
+    ``counted`` and ``wages`` are the period's totals. The deduction is taken from the totals
+    before the one floor division, and the monthly figure is what it removes from the counted
+    average: so more income never gives a lower net income, not even by a fen of rounding
+    (tests/policy/test_policy_properties.py). It is the cap exactly when the cap applies.
+    """
+    if wages <= 0:
         return 0
     disabled = member.disability_grade > 0
     name = "employment_cost_disabled_rate_bp" if disabled else "employment_cost_rate_bp"
     rate, p_rate = trace.int_param(name)
     wage, p_wage = trace.int_param("minimum_wage_monthly_fen")
     cap = wage * rate // 10_000
-    deduction = min(wage_avg, cap)
+    wage_avg = wages // period
+    deduction = counted // period - (counted - min(wages, cap * period)) // period
     who = "disabled working member" if disabled else "working member"
     trace.add(
         Step(
