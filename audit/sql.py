@@ -29,7 +29,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any, Self, cast
+from typing import Any, Self, TypeVar, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -49,12 +49,13 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import TypeEngine
+from sqlalchemy.util import greenlet_spawn  # what AsyncConnection.run_sync is built on
 
 from audit.errors import CheckpointError, LogRangeError
 from audit.merkle import NodeId
@@ -65,6 +66,7 @@ __all__ = [
     "checkpoints_table",
     "driver_execute",
     "driver_executemany",
+    "in_transaction",
     "leaves",
     "metadata",
     "nodes",
@@ -239,6 +241,30 @@ def _sqlite_on_this_thread(conn: Connection) -> sqlite3.Connection | None:
     return raw if isinstance(raw, sqlite3.Connection) else None
 
 
+_T = TypeVar("_T")
+
+
+async def in_transaction(engine: AsyncEngine, work: Callable[[Connection], _T]) -> _T:
+    """``work(conn)`` in one transaction on a pooled connection of ``engine``; its result.
+
+    Checkout, BEGIN, the work, COMMIT (ROLLBACK if it raises) and the return to the pool run in
+    one greenlet, as ``AsyncConnection.run_sync`` runs its function: the driver's awaits (asyncpg's
+    round trips, a wait for the pool) still yield to the event loop, and nothing else does.
+    ``async with engine.begin() as conn: await conn.run_sync(work)`` does the same in three
+    greenlet trips and, on leaving, closes the connection in a task of its own behind
+    ``asyncio.shield``: two more turns of the event loop before the caller goes on, and a busy
+    loop's turn runs every callback that is ready. For the gateway's group commit at half of
+    saturation (bench ``latency``'s load, in-process) that wait was 0.3 ms at the median and
+    0.9 ms at p90 per transaction, and a request waits out two of them (issue 6).
+    """
+    return await greenlet_spawn(_transaction_on, engine.sync_engine, work)
+
+
+def _transaction_on(engine: Engine, work: Callable[[Connection], _T]) -> _T:
+    with engine.begin() as conn:
+        return work(conn)
+
+
 async def _lock(conn: AsyncConnection, key: int, table: Table) -> None:
     """Serialise writers for the rest of the caller's transaction."""
     await conn.run_sync(_lock_on, key, table)
@@ -394,8 +420,9 @@ class SqlStorage(TreeStore):
         """
         if conn is not None:
             return await self._append(conn, entries)
-        async with self._engine.begin() as own:
-            return await self._append(own, entries)
+        return await in_transaction(
+            self._engine, functools.partial(self.append_on, entries=entries)
+        )
 
     async def _append(self, conn: AsyncConnection, entries: Sequence[bytes]) -> int:
         return await conn.run_sync(self.append_on, entries)

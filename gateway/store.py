@@ -9,6 +9,7 @@ through the store's :class:`~gateway.writer.Writer`, which commits concurrent wr
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,7 @@ from sqlalchemy import ColumnElement, Row, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audit.dsse import Envelope
+from audit.sql import in_transaction
 from gateway.fanout import Answer
 from gateway.models import report_subjects, reports, requests, source_answers
 from gateway.writer import AuditAppender, Batch, Writer
@@ -107,8 +109,9 @@ class Store:
 
     async def record_read(self, entry: bytes) -> int:
         """Append one leaf on its own (a ReportRead, a probe's SourceAnswered)."""
-        async with self.engine.begin() as conn:
-            return await self.audit.append([entry], conn)
+        return await in_transaction(
+            self.engine, functools.partial(self.audit.append_on, entries=[entry])
+        )
 
     async def answers(self, request_id: str) -> list[Row[Any]]:
         """The stored raw answers of a request, in storage order."""
