@@ -18,6 +18,7 @@ from bench import (
     pipeline,
     prototype,
     selftest,
+    steps,
 )
 from bench._common import Options
 from bench.harness import Result
@@ -33,5 +34,6 @@ REGISTRY: dict[str, Callable[[Options], list[Result]]] = {
     memory.NAME: memory.run,
     footprint.NAME: footprint.run,
     disk.NAME: disk.run,
+    steps.NAME: steps.run,
     selftest.NAME: selftest.run,  # the harness smoke test; not run by default
 }

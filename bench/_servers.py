@@ -77,11 +77,15 @@ class BenchAdapter(FakeAdapter):
         self.__dict__.update(base.__dict__)
         self._range = (latency_ms[0] / 1000, latency_ms[1] / 1000)
         self._rng = random.Random(seed)
+        # set: each call's drawn latency (s) is appended under its request id (bench ``steps``)
+        self.drawn: dict[str, list[float]] | None = None
 
     async def fetch(self, query: SourceQuery) -> RawAnswer:
         self.calls.clear()  # FakeAdapter remembers every query: a leak over a benchmark
         low, high = self._range
         self.latency_s = self._rng.uniform(low, high) if high else 0.0
+        if self.drawn is not None:
+            self.drawn.setdefault(query.request_id, []).append(self.latency_s)
         return await super().fetch(query)
 
 
