@@ -24,7 +24,7 @@ def test_selftest_benchmark_runs_and_writes_json(tmp_path: Path) -> None:
 
 
 def test_every_benchmark_is_registered() -> None:
-    """The CLI knows the issue's five benchmarks, footprint, prototype, disk and selftest."""
+    """The CLI knows the issue's five benchmarks, footprint, prototype, disk, steps, selftest."""
     assert set(bench.REGISTRY) == {
         "pipeline",
         "http",
@@ -34,6 +34,7 @@ def test_every_benchmark_is_registered() -> None:
         "footprint",
         "prototype",
         "disk",
+        "steps",
         "selftest",
     }
 
