@@ -151,15 +151,24 @@ def _deduction(trace: Trace, member: Member, counted: int, wages: int, period: i
     wage, p_wage = trace.int_param("minimum_wage_monthly_fen")
     cap = wage * rate // 10_000
     wage_avg = wages // period
-    deduction = counted // period - (counted - min(wages, cap * period)) // period
+    total = min(wages, cap * period)
+    deduction = counted // period - (counted - total) // period
     who = "disabled working member" if disabled else "working member"
+    explain = (
+        f"{who}: {yuan(wage)} × {rate} bp = {yuan(cap)}, at most the wage {yuan(wage_avg)}"
+        f" → {yuan(deduction)}"
+    )
+    if deduction != min(wage_avg, cap):  # a fen of rounding: say where it comes from
+        explain += (
+            f" ({yuan(total)} over {period} months, taken off the counted income before"
+            " its average is rounded down)"
+        )
     trace.add(
         Step(
             "income.deduction.employment_cost",
             "DEDUCTION_EMPLOYMENT_COST",
             deduction,
-            f"{who}: {yuan(wage)} × {rate} bp = {yuan(cap)}, at most the wage {yuan(wage_avg)}"
-            f" → {yuan(deduction)}",
+            explain,
             member.id_number,
             (p_rate, p_wage),
         )

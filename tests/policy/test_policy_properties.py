@@ -117,3 +117,13 @@ def test_removing_an_asset_never_creates_an_asset_finding(
     index = data.draw(st.integers(0, len(records) - 1))
     fewer = records[:index] + records[index + 1 :]
     assert asset_findings(fewer) <= asset_findings(records)
+
+
+def test_a_deduction_rounded_from_the_totals_says_so() -> None:
+    """A deduction a fen above the average wage (rounding of the totals) explains where from."""
+    base, _ = ROUNDING
+    trace = Trace(POLICY, AS_OF)
+    household_income(trace, facts([A, B], base), (A, B))
+    (step,) = [s for s in trace.steps if s.step == "income.deduction.employment_cost"]
+    assert step.value == 1
+    assert "at most the wage 0.00 yuan → 0.01 yuan (0.06 yuan over 12 months" in step.explain
