@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from typing import Any
+from unittest import mock
 
 from bench._footprint import _requests
 from bench._load import percentile
@@ -120,21 +121,16 @@ def _timed(marks: dict[str, dict[str, float]], transactions: list[float]) -> Ite
             (pipeline_module, "fan_out", "fan_out"),
             (Pipeline, "_record", "record"),
         ):
-            stack.enter_context(_wrapped_async(owner, name, marks, step))
-        stack.enter_context(_wrapped_build(pipeline_module, marks))
-        stack.enter_context(_wrapped_transaction(Writer, transactions))
+            wrapper = _marking(getattr(owner, name), marks, step)
+            stack.enter_context(mock.patch.object(owner, name, wrapper))
+        build = _marking_build(pipeline_module.build_report, marks)
+        stack.enter_context(mock.patch.object(pipeline_module, "build_report", build))
+        commit = _timing_commit(Writer._commit, transactions)
+        stack.enter_context(mock.patch.object(Writer, "_commit", commit))
         yield
 
 
-@contextlib.contextmanager
-def _wrapped_async(
-    owner: Any,
-    name: str,
-    marks: dict[str, dict[str, float]],
-    step: str,
-) -> Iterator[None]:
-    original = getattr(owner, name)
-
+def _marking(original: Any, marks: dict[str, dict[str, float]], step: str) -> Any:
     @functools.wraps(original)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         mark = marks[args[1].request_id]
@@ -143,17 +139,10 @@ def _wrapped_async(
         mark[step + "1"] = time.perf_counter()
         return result
 
-    setattr(owner, name, wrapper)
-    try:
-        yield
-    finally:
-        setattr(owner, name, original)
+    return wrapper
 
 
-@contextlib.contextmanager
-def _wrapped_build(module: Any, marks: dict[str, dict[str, float]]) -> Iterator[None]:
-    original = module.build_report
-
+def _marking_build(original: Any, marks: dict[str, dict[str, float]]) -> Any:
     @functools.wraps(original)
     def wrapper(**kwargs: Any) -> Any:
         mark = marks[kwargs["request"].request_id]
@@ -162,17 +151,10 @@ def _wrapped_build(module: Any, marks: dict[str, dict[str, float]]) -> Iterator[
         mark["build1"] = time.perf_counter()
         return result
 
-    module.build_report = wrapper
-    try:
-        yield
-    finally:
-        module.build_report = original
+    return wrapper
 
 
-@contextlib.contextmanager
-def _wrapped_transaction(writer: Any, transactions: list[float]) -> Iterator[None]:
-    original = writer._commit
-
+def _timing_commit(original: Any, transactions: list[float]) -> Any:
     @functools.wraps(original)
     async def wrapper(self: Any, jobs: Any) -> Any:
         began = time.perf_counter()
@@ -180,11 +162,7 @@ def _wrapped_transaction(writer: Any, transactions: list[float]) -> Iterator[Non
         transactions.append(time.perf_counter() - began)
         return result
 
-    writer._commit = wrapper
-    try:
-        yield
-    finally:
-        writer._commit = original
+    return wrapper
 
 
 def _durations(mark: dict[str, float], slowest: float) -> dict[str, float]:
