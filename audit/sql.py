@@ -498,7 +498,7 @@ class SqlStorage(TreeStore):
         self, size: int, note_text: str, *, signed_at: datetime | None = None
     ) -> None:
         """Store a checkpoint; saving the same note again is a no-op, a different one an error."""
-        async with self._engine.begin() as conn:
+        async with _connection(self._engine) as conn, conn.begin():
             await _lock(conn, _INTEGRATE_LOCK, nodes)
             query = select(checkpoints_table.c.note).where(checkpoints_table.c.size == size)
             old = (await conn.execute(query)).scalar_one_or_none()
