@@ -62,7 +62,7 @@ def configure_logging(json: bool, level: str, *, file: TextIO | None = None) -> 
     structlog.configure(
         processors=[*_shared_processors(), renderer],
         wrapper_class=structlog.make_filtering_bound_logger(_level_number(level)),
-        logger_factory=_SharedPrinter(stream),
+        logger_factory=_SharedWriter(stream),
         cache_logger_on_first_use=False,  # tests and the CLI reconfigure; a bind per call is cheap
     )
 
@@ -119,18 +119,23 @@ def mask_name(name: str) -> str:
     return name[:1] + "*" * (len(name) - 1) if len(name) > 1 else "*"
 
 
-class _SharedPrinter:
-    """A logger factory that hands out one ``PrintLogger`` for every logger.
+class _SharedWriter:
+    """A logger factory that hands out one ``WriteLogger`` for every logger.
 
-    ``PrintLoggerFactory`` builds one per log call when loggers are not cached (about a µs); a
-    ``PrintLogger`` holds nothing but its file and that file's lock, so one can serve them all.
+    A ``WriteLogger`` writes each line and its newline in one ``write``, where ``PrintLogger``'s
+    ``print`` makes two: on an unbuffered stream (``PYTHONUNBUFFERED``, a service manager's pipe)
+    the processes of ``hedui serve --workers`` share, two workers' lines then interleaved as
+    ``{…}{…}`` and a log shipper got neither (a flaky ``tests/e2e/test_workers.py`` showed it).
+    One write of a line shorter than ``PIPE_BUF`` (4 KiB) reaches a pipe whole. The factory
+    builds one per log call when loggers are not cached (about a µs); the logger holds nothing
+    but its file and that file's lock, so one can serve them all.
     """
 
     def __init__(self, file: TextIO) -> None:
-        self._printer = structlog.PrintLogger(file=file)
+        self._writer = structlog.WriteLogger(file=file)
 
-    def __call__(self, *args: Any) -> structlog.PrintLogger:
-        return self._printer
+    def __call__(self, *args: Any) -> structlog.WriteLogger:
+        return self._writer
 
 
 def _shared_processors() -> list[Processor]:
