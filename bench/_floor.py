@@ -8,7 +8,10 @@ prototype (raw ``sqlite3`` on the loop, ``orjson``, no validation framework, no 
 
 1. accept: the request is stored with its ``request_accepted`` leaf, committed before any
    source is asked (accepted work survives a crash; every accepted request is a leaf);
-2. the same seven in-process sources, one task each, gathered (as the prototype);
+2. the same seven in-process sources, one task each, gathered (as the prototype); or, when
+   the spec names a simulator (``bench http``), the seven departments' APIs over HTTP: one
+   aiohttp session (keep-alive pool), the built-in adapters' paths and request body, the answer
+   bytes as they come (a 404 "not found" is an answer too), nothing decoded;
 3. every raw answer is stored with a ``source_answered`` leaf carrying its SHA-256 (replay
    needs the raw answers; every source answer is a leaf);
 4. the report names each answer's digest; it is signed (DSSE PAE, Ed25519), stored with a
@@ -32,7 +35,7 @@ import hashlib
 import sqlite3
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import date
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -40,13 +43,37 @@ from typing import Any
 
 import orjson
 
+from adapters._http import _request_body
 from adapters.base import SourceQuery, Subject
+from adapters.builtin import (
+    BankAdapter,
+    FuneralAdapter,
+    HousingFundAdapter,
+    HukouAdapter,
+    PropertyAdapter,
+    SocialInsuranceAdapter,
+    VehicleAdapter,
+)
 from audit.merkle import CompactRange, leaf_hash
 from bench._procs import serve_until_stopped
 from bench._prototype import pae, signed_reply
-from bench._servers import GatewaySpec, _fakes, bare_server
+from bench._servers import SEVEN, GatewaySpec, _fakes, bare_server
 
 __all__ = ["floor_main"]
+
+Ask = Callable[[SourceQuery], Awaitable[bytes]]
+_PATHS = tuple(  # the built-in adapters' APIs on the simulator, in the order of SEVEN
+    adapter.path
+    for adapter in (
+        HukouAdapter,
+        SocialInsuranceAdapter,
+        VehicleAdapter,
+        PropertyAdapter,
+        FuneralAdapter,
+        HousingFundAdapter,
+        BankAdapter,
+    )
+)
 
 INTEGRATE_EVERY_S = 0.05  # the gateway's integrator passes are of this order
 _SCHEMA = (
@@ -109,13 +136,44 @@ class _Log:
 
 
 @contextlib.asynccontextmanager
+async def _sources(spec: GatewaySpec) -> AsyncIterator[list[tuple[str, Ask]]]:
+    """The seven sources as (name, ask): in-process fakes, or HTTP when ``spec.base_url``."""
+    if not spec.base_url:
+        yield [(f.name, _body_of(f.fetch)) for f in _fakes(spec)]
+        return
+    import aiohttp
+
+    async with aiohttp.ClientSession(spec.base_url) as session:
+        yield [(name, _posting(session, path)) for name, path in zip(SEVEN, _PATHS, strict=True)]
+
+
+def _body_of(fetch: Callable[[SourceQuery], Awaitable[Any]]) -> Ask:
+    async def ask(query: SourceQuery) -> bytes:
+        return bytes((await fetch(query)).body)
+
+    return ask
+
+
+def _posting(session: Any, path: str) -> Ask:
+    """POST the built-in adapters' request body to ``path``; the answer's bytes, any status."""
+
+    async def ask(query: SourceQuery) -> bytes:
+        async with session.post(path, data=_request_body(query), headers=_JSON) as answer:
+            return bytes(await answer.read())
+
+    return ask
+
+
+_JSON = {"Content-Type": "application/json", "Accept": "application/json"}
+
+
+@contextlib.asynccontextmanager
 async def _floor_server(spec: GatewaySpec) -> AsyncIterator[str]:
     import grpc
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from gateway.api._proto.hedui.v1 import verification_pb2 as pb
 
-    sources = _fakes(spec)
     key = Ed25519PrivateKey.generate()
     keyid = key.public_key().public_bytes_raw().hex()
     path = Path(spec.workdir) / "floor.db"
@@ -144,24 +202,24 @@ async def _floor_server(spec: GatewaySpec) -> AsyncIterator[str]:
             authorization_ref=msg.authorization.consent_ref,
             timeout_s=5.0,
         )
-        answers = await asyncio.gather(*(s.fetch(query) for s in sources))  # 2.
-        digests = [hashlib.sha256(a.body).hexdigest() for a in answers]
+        answers = await asyncio.gather(*(ask(query) for _, ask in sources))  # 2.
+        digests = [hashlib.sha256(a).hexdigest() for a in answers]
         report_id = uuid.uuid4().hex
         payload = orjson.dumps(  # 4. the report cites every answer's digest
             {
                 "report_id": report_id,
                 "request_id": request_id,
                 "answers": [
-                    {"source": s.name, "raw_digest": d, "body": a.body.decode()}
-                    for s, a, d in zip(sources, answers, digests, strict=True)
+                    {"source": name, "raw_digest": d, "body": a.decode()}
+                    for (name, _), a, d in zip(sources, answers, digests, strict=True)
                 ],
             },
             option=orjson.OPT_SORT_KEYS,
         )
         signature = key.sign(pae(payload))
         entries = [  # 3. one leaf per answer, then 4. the report's
-            *(_entry("source_answered", request_id=request_id, source=s.name, raw_digest=d)
-              for s, d in zip(sources, digests, strict=True)),
+            *(_entry("source_answered", request_id=request_id, source=name, raw_digest=d)
+              for (name, _), d in zip(sources, digests, strict=True)),
             _entry("report_signed", request_id=request_id, report_id=report_id,
                    envelope_digest=hashlib.sha256(payload + signature).hexdigest()),
         ]  # fmt: skip
@@ -170,8 +228,10 @@ async def _floor_server(spec: GatewaySpec) -> AsyncIterator[str]:
             db.executemany(
                 "INSERT INTO answers VALUES (?, ?, ?, ?, ?)",
                 [
-                    (request_id, s.name, a.body, d, first + i)
-                    for i, (s, a, d) in enumerate(zip(sources, answers, digests, strict=True))
+                    (request_id, name, a, d, first + i)
+                    for i, ((name, _), a, d) in enumerate(
+                        zip(sources, answers, digests, strict=True)
+                    )
                 ],
             )
             db.execute(
@@ -182,7 +242,7 @@ async def _floor_server(spec: GatewaySpec) -> AsyncIterator[str]:
 
     integrating = asyncio.create_task(log.run())  # 5.
     try:
-        async with bare_server(handle) as address:
+        async with _sources(spec) as sources, bare_server(handle) as address:
             yield address
     finally:
         integrating.cancel()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 import orjson
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from audit import merkle
@@ -15,7 +18,7 @@ from bench._cases import serialised_requests
 from bench._floor import floor_main
 from bench._procs import ServerProcess
 from bench._prototype import pae
-from bench._servers import METHOD, SEVEN, GatewaySpec
+from bench._servers import METHOD, SEVEN, GatewaySpec, SimulatorSpec, simulator_main
 from gateway.api._proto.hedui.v1 import verification_pb2 as pb
 
 
@@ -28,13 +31,28 @@ def _requests(count: int) -> list[bytes]:
     return out
 
 
+@contextlib.contextmanager
+def _sources(kind: str) -> Iterator[str]:
+    """The base URL of the department simulator for ``http``; empty (in-process fakes) else."""
+    if kind != "http":
+        yield ""
+        return
+    with ServerProcess(simulator_main, SimulatorSpec()) as simulator:
+        yield simulator.address
+
+
+@pytest.mark.parametrize("kind", ["in-process", "http"])
 def test_the_contract_prototype_stores_requests_answers_reports_and_a_leaf_for_each(
-    tmp_path: Path,
+    tmp_path: Path, kind: str
 ) -> None:
     """Nine leaves per request, raw answers with their digests, signed reports citing them."""
     requests = _requests(3)
-    spec = GatewaySpec(str(tmp_path), "sqlite:///unused")
-    with ServerProcess(floor_main, spec) as server, grpc.insecure_channel(server.address) as ch:
+    with contextlib.ExitStack() as stack:
+        spec = GatewaySpec(
+            str(tmp_path), "sqlite:///unused", base_url=stack.enter_context(_sources(kind))
+        )
+        server = stack.enter_context(ServerProcess(floor_main, spec))
+        ch = stack.enter_context(grpc.insecure_channel(server.address))
         call = ch.unary_unary(METHOD)
         replies = [pb.SubmitVerificationResponse.FromString(call(r, timeout=10)) for r in requests]
     with sqlite3.connect(tmp_path / "floor.db") as db:
@@ -47,6 +65,7 @@ def test_the_contract_prototype_stores_requests_answers_reports_and_a_leaf_for_e
     assert requests_stored == 3
     assert len(answers) == 21
     assert all(hashlib.sha256(raw).hexdigest() == digest for _, raw, digest in answers)
+    assert all(isinstance(orjson.loads(raw), dict) for _, raw, _ in answers)  # departments' JSON
     for reply in replies:
         signature = reply.envelope.signatures[0]
         key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(signature.keyid))
