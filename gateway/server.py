@@ -124,13 +124,33 @@ async def running_server(
         await running.stop(grace=1.0)
 
 
+# The collector's young-generation threshold while serving (CPython's default is 700). The count
+# it is compared with is tracked containers allocated minus those freed, so with requests in
+# flight it hovers at their live objects (a few thousand at 32 calls in flight) and the default
+# triggers a collection every few verifications without finding garbage: each one scans the
+# requests in flight and promotes them, and every tenth a generation-1 pass scans them again.
+# In-process, 6,000 verifications at 32 callers (docs/BENCHMARKS.md, session 10): 1,000+
+# collections, 0.2 ms each and 1.5–2 ms for the generation-1 ones, at 700; none at 20,000.
+# Cyclic garbage still triggers collections: this many young containers at most (a few MiB).
+YOUNG_THRESHOLD = 20_000
+
+
 def freeze_startup_heap() -> None:
-    """Move what start-up built (modules, policies, region table, pools) out of the collector's
-    sight: full collections then scan only what requests allocate (``gc.freeze``; measured
-    ≈2 % of a request's CPU, docs/BENCHMARKS.md). Only for a serving process, which keeps those
-    objects until it exits; garbage frozen with them would never be collected."""
+    """Tune the garbage collector for serving: freeze what start-up built, collect young less.
+
+    1. Move what start-up built (modules, policies, region table, pools) out of the collector's
+       sight: full collections then scan only what requests allocate (``gc.freeze``; measured
+       ≈2 % of a request's CPU, docs/BENCHMARKS.md). Garbage frozen with them would never be
+       collected, so this is only for a serving process, which keeps those objects until it
+       exits.
+    2. Raise the young generation's threshold to :data:`YOUNG_THRESHOLD`, so that requests in
+       flight do not trigger collections by themselves (see there); the older generations keep
+       their thresholds.
+    """
     gc.collect()
     gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_THRESHOLD, older, oldest)
 
 
 async def run_forever(
