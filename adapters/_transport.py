@@ -103,7 +103,6 @@ class JsonPost:
     def __init__(self, url: httpx.URL, headers: Mapping[str, str]) -> None:
         self.url = url
         self.wire_url = yarl.URL(str(url), encoded=True)  # sent as httpx quoted it
-        self._request_line = f"POST {self.wire_url.raw_path_qs} HTTP/1.1\r\n"
         self._headers = dict(headers)
         template = self.request(_PLACEHOLDER, b"-", 1.0).headers.multi_items()
         try:
@@ -112,6 +111,31 @@ class JsonPost:
             self._template: list[tuple[str, str]] | None = template
         except ValueError:  # the adapter's headers set one of them: httpx decides, every call
             self._template = None
+        self._wire = "" if self._template is None else self._wire_template(self._template)
+
+    def _wire_template(self, template: list[tuple[str, str]]) -> str:
+        """The request line and header block, ``{rid}`` and ``{length}`` left to fill in."""
+        lines = [f"POST {self.wire_url.raw_path_qs} HTTP/1.1"]
+        for at, (name, value) in enumerate(template):
+            escaped = value.replace("{", "{{").replace("}", "}}")
+            slot = {self._request_id_at: "{rid}", self._length_at: "{length}"}.get(at, escaped)
+            lines.append(f"{name.replace('{', '{{').replace('}', '}}')}: {slot}")
+        return "\r\n".join([*lines, "", ""])
+
+    def sendable(self, request_id: str, content: bytes) -> bool:
+        """Whether :meth:`wire_headers` and :meth:`wire_request` can stand in for httpx.
+
+        httpx encodes header values as ASCII (and raises otherwise), so any other request id
+        takes httpx's path, and raises as it always did; so does one with a control character
+        (a CR or LF would end the header early), and an empty body (httpx puts its
+        ``content-length: 0`` elsewhere).
+        """
+        return (
+            self._template is not None
+            and request_id.isascii()
+            and request_id.isprintable()
+            and bool(content)
+        )
 
     def request(self, request_id: str, content: bytes, timeout_s: float) -> httpx.Request:
         """The httpx request these values make (for other transports, and for errors)."""
@@ -123,19 +147,14 @@ class JsonPost:
             extensions={"timeout": httpx.Timeout(timeout_s).as_dict()},
         )
 
-    def wire_request(self, headers: Sequence[tuple[str, str]], content: bytes) -> bytes:
-        """The HTTP/1.1 request with ``headers`` (from :meth:`wire_headers`), as bytes."""
-        lines = [self._request_line, *(f"{name}: {value}\r\n" for name, value in headers), "\r\n"]
-        return "".join(lines).encode("ascii") + content
+    def wire_request(self, request_id: str, content: bytes) -> bytes:
+        """The whole HTTP/1.1 request httpx would send, as bytes (when :meth:`sendable`)."""
+        head = self._wire.format(rid=request_id, length=len(content))
+        return head.encode("ascii") + content
 
     def wire_headers(self, request_id: str, content: bytes) -> list[tuple[str, str]] | None:
-        """``request(…).headers.multi_items()`` without httpx; None where only httpx knows.
-
-        httpx encodes header values as ASCII (and raises otherwise), so any other request id
-        takes httpx's path, and raises as it always did; so does an empty body (httpx puts its
-        ``content-length: 0`` elsewhere).
-        """
-        if self._template is None or not request_id.isascii() or not content:
+        """``request(…).headers.multi_items()`` without httpx; None unless :meth:`sendable`."""
+        if not self.sendable(request_id, content) or self._template is None:
             return None
         items = self._template.copy()
         items[self._request_id_at] = ("x-request-id", request_id)
@@ -155,9 +174,8 @@ async def post(
     Anything else raises the httpx error that :func:`exchange` and ``raise_for_status`` would
     (``HTTPStatusError`` for a non-2xx status, with the full response).
     """
-    headers = form.wire_headers(request_id, content)
-    if isinstance(transport, AiohttpTransport) and headers is not None:
-        return await transport.post(form, headers, request_id, content, timeout_s)
+    if isinstance(transport, AiohttpTransport) and form.sendable(request_id, content):
+        return await transport.post(form, request_id, content, timeout_s)
     response = await exchange(transport, form.request(request_id, content, timeout_s))
     return _checked(response)
 
@@ -218,21 +236,14 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return _response(answer.status, answer.reason, answer.raw_headers, content)
 
     async def post(
-        self,
-        form: JsonPost,
-        headers: Sequence[tuple[str, str]],
-        request_id: str,
-        content: bytes,
-        timeout_s: float,
+        self, form: JsonPost, request_id: str, content: bytes, timeout_s: float
     ) -> tuple[bytes, str | None]:
-        """:func:`post` over this pool; httpx objects only for what is not a plain 2xx answer."""
+        """:func:`post` over this pool (when ``form.sendable``); httpx objects only for what is
+        not a plain 2xx answer."""
         url = form.wire_url
-        send = (
-            self._plain_post if url.scheme == "http" and not self._proxied else self._aiohttp_post
-        )
-        status, reason, raw_headers, body = await send(
-            form, headers, request_id, content, timeout_s
-        )
+        plain = url.scheme == "http" and not self._proxied
+        send = self._plain_post if plain else self._aiohttp_post
+        status, reason, raw_headers, body = await send(form, request_id, content, timeout_s)
         content_type = _plain_content_type(raw_headers)
         if 200 <= status < 300 and content_type is not _ENCODED:
             return body, content_type
@@ -241,12 +252,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return _checked(response)
 
     async def _plain_post(
-        self,
-        form: JsonPost,
-        headers: Sequence[tuple[str, str]],
-        request_id: str,
-        content: bytes,
-        timeout_s: float,
+        self, form: JsonPost, request_id: str, content: bytes, timeout_s: float
     ) -> _Answered:
         """Through :mod:`adapters._h1`; failures are already httpx's."""
         url = form.wire_url
@@ -254,21 +260,17 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if origin not in self._plain:
             self._plain[origin] = Connections(*origin, limit=self._limit)
         answer = await self._plain[origin].post(
-            form.wire_request(headers, content),
+            form.wire_request(request_id, content),
             timeout_s,
             lambda: form.request(request_id, content, timeout_s),
         )
         return answer.status, answer.reason.decode("latin-1"), answer.headers, answer.body
 
     async def _aiohttp_post(
-        self,
-        form: JsonPost,
-        headers: Sequence[tuple[str, str]],
-        request_id: str,
-        content: bytes,
-        timeout_s: float,
+        self, form: JsonPost, request_id: str, content: bytes, timeout_s: float
     ) -> _Answered:
         """Through aiohttp's session; its failures translated."""
+        headers = form.wire_headers(request_id, content)
         try:
             async with self._open().request(
                 "POST",

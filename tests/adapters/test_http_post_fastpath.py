@@ -46,9 +46,35 @@ def test_wire_headers_are_what_httpx_would_send(
     assert wire is not None or "Content-Length" in extra or not content
 
 
-def test_non_ascii_request_id_goes_through_httpx() -> None:
-    """A request id httpx cannot encode is left to httpx (which raises as it always did)."""
-    assert JsonPost(URL, HEADERS).wire_headers("请求-1", b"{}") is None
+@given(
+    request_id=_ascii,
+    content=st.binary(min_size=1, max_size=300),
+    extra=st.dictionaries(
+        st.sampled_from(["X-Api-Key", "Accept", "X-Note"]),
+        st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=30),
+        max_size=3,
+    ),
+)
+def test_wire_request_is_the_request_line_and_httpx_headers(
+    request_id: str, content: bytes, extra: dict[str, str]
+) -> None:
+    """The bytes sent without httpx: request line, httpx's headers in order, blank line, body."""
+    form = JsonPost(URL, {**HEADERS, **extra})
+    assert form.sendable(request_id, content)
+    request = form.request(request_id, content, 1.0)
+    head = [f"POST {URL.raw_path.decode()} HTTP/1.1"]
+    head += [f"{name}: {value}" for name, value in request.headers.multi_items()]
+    assert form.wire_request(request_id, content) == "\r\n".join([*head, "", ""]).encode() + content
+
+
+@pytest.mark.parametrize("request_id", ["请求-1", "r\r\nX-Injected: 1", "r\n1", "r\t1", "r\x00"])
+def test_request_ids_httpx_would_refuse_or_that_could_split_headers_go_through_httpx(
+    request_id: str,
+) -> None:
+    """Non-ASCII or control characters (a CR/LF would start a header of its own): httpx's path."""
+    form = JsonPost(URL, HEADERS)
+    assert not form.sendable(request_id, b"{}")
+    assert form.wire_headers(request_id, b"{}") is None
 
 
 @pytest_asyncio.fixture
