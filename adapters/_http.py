@@ -34,7 +34,14 @@ import certifi
 import httpx
 import orjson
 
-from adapters._transport import DEFAULT_HEADERS, AiohttpTransport, JsonPost, endpoint, post
+from adapters._transport import (
+    DEFAULT_HEADERS,
+    AiohttpTransport,
+    JsonPost,
+    StatusError,
+    endpoint,
+    post,
+)
 from adapters.base import (
     AdapterConfig,
     AdapterError,
@@ -249,29 +256,39 @@ async def send(department: str, timeout_s: float, call: Awaitable[T]) -> T:
     except httpx.TimeoutException as exc:
         raise SourceTimeout(f"{department}: no answer within {timeout_s:.3f}s") from exc
     except httpx.HTTPStatusError as exc:
-        raise _status_error(department, exc.response) from exc
+        raise _status_error(department, *_status_of(exc)) from exc
     except httpx.HTTPError as exc:
         raise AdapterError(f"{department}: unreachable ({type(exc).__name__}: {exc})") from exc
 
 
-def _status_error(department: str, response: httpx.Response) -> AdapterError:
+def _status_of(exc: httpx.HTTPStatusError) -> tuple[int, str, str, bytes]:
+    """Status, reason phrase, Retry-After and body of the answer; without httpx's objects when
+    the transport raised a :class:`~adapters._transport.StatusError` (most 404s)."""
+    if isinstance(exc, StatusError):
+        return exc.status_code, exc.reason_phrase, exc.header("retry-after"), exc.body
+    response = exc.response
+    retry_after = response.headers.get("retry-after", "")
+    return response.status_code, response.reason_phrase, retry_after, response.content
+
+
+def _status_error(
+    department: str, code: int, reason_phrase: str, retry_after: str, body: bytes
+) -> AdapterError:
     """The AdapterError for a non-2xx answer, with the department's own error message."""
-    code = response.status_code
-    what = f"{department}: HTTP {code} {_error_message(response)}".rstrip()
+    what = f"{department}: HTTP {code} {_error_message(body, reason_phrase)}".rstrip()
     if code in (401, 403):
         return SourceDenied(what)
     if code == 404:
         return SourceNotFound(what)
     if code == 429:
-        retry = response.headers.get("retry-after", "")
-        return SourceThrottled(what, float(retry) if retry.isdigit() else None)
+        return SourceThrottled(what, float(retry_after) if retry_after.isdigit() else None)
     return AdapterError(what)
 
 
-def _error_message(response: httpx.Response) -> str:
+def _error_message(body: bytes, reason_phrase: str) -> str:
     """``CODE: message`` from a ``{"error": {"code", "message"}}`` body, else the reason phrase."""
     try:
-        error = json.loads(response.content)["error"]
+        error = json.loads(body)["error"]
         return f"{error['code']}: {error['message']}"[:200]
     except (ValueError, KeyError, TypeError):
-        return response.reason_phrase
+        return reason_phrase

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
-from adapters.base import SourceThrottled
+from adapters.base import SourceDenied, SourceNotFound, SourceThrottled
 from adapters.resilience._breaker import CircuitBreaker, CircuitState
 from adapters.resilience._clock import Clock
 from adapters.resilience._errors import LocalRefusal, TransientError
@@ -31,8 +31,8 @@ MIN_ATTEMPT_S = 0.01  # no retry is started with less time than this left
 
 def is_retryable(exc: BaseException) -> bool:
     """Whether another attempt may succeed where this one failed."""
-    if isinstance(exc, LocalRefusal):
-        return False
+    if isinstance(exc, LocalRefusal | SourceNotFound | SourceDenied):
+        return False  # refused here, or the department answered: asking again changes nothing
     if isinstance(exc, SourceThrottled | TransientError):
         return True
     cause = exc.__cause__

@@ -13,10 +13,12 @@ import pytest_asyncio
 from hypothesis import given
 from hypothesis import strategies as st
 
+from adapters._http import _status_error, _status_of
 from adapters._transport import (
     DEFAULT_HEADERS,
     AiohttpTransport,
     JsonPost,
+    StatusError,
     _checked,
     exchange,
     post,
@@ -206,3 +208,35 @@ async def test_other_transports_go_through_httpx() -> None:
     got = await post(httpx.MockTransport(answer), form, "r-9", b"{}", 1.0)
     assert got == (b"{}", "application/json")
     assert seen[0].headers.raw == form.request("r-9", b"{}", 1.0).headers.raw
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("status", "headers", "body"),
+    [
+        (
+            "404 Not Found",
+            ["Content-Type: application/json"],
+            b'{"error": {"code": "N", "message": "m"}}',
+        ),
+        ("404 Not Found", [], b"not json"),
+        ("429 Too Many Requests", ["Retry-After: 3"], b""),
+        ("403 Forbidden", ["retry-after: 1", "Retry-After: 2"], b"{}"),
+        ("503 Service Unavailable", [], b""),
+        ("418 ", [], b""),
+    ],
+)
+async def test_either_path_makes_the_same_adapter_error(
+    serve: Serve, status: str, headers: list[str], body: bytes
+) -> None:
+    """The adapters' error for a non-2xx answer (type, message, Retry-After) is the same from
+    the fast path's StatusError, whose httpx objects are never built for it, as from httpx's."""
+    url, _ = await serve(_response(status, headers, body))
+    fast, slow = await _both(JsonPost(url, HEADERS))
+    assert isinstance(fast, StatusError)
+    assert isinstance(slow, httpx.HTTPStatusError)
+    made = [_status_error("dept", *_status_of(exc)) for exc in (fast, slow)]
+    assert fast._built is None  # nothing read the response or the request
+    assert type(made[0]) is type(made[1])
+    assert str(made[0]) == str(made[1])
+    assert getattr(made[0], "retry_after_s", None) == getattr(made[1], "retry_after_s", None)
