@@ -265,7 +265,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     """HTTP/1.1 keep-alive pool (``limit`` connections) for one adapter; TLS with ``verify``.
 
     The aiohttp session is opened on the first request, in the loop that makes it (aiohttp
-    binds a session to its loop), and again if a later request runs in another loop.
+    binds a session to its loop), and again if a later request runs in another loop. The
+    adapters' plain POSTs to ``http://`` departments (:meth:`post`, no proxy configured) use
+    :class:`adapters._h1.Connections` instead, up to ``limit`` connections per origin.
     """
 
     def __init__(self, verify: ssl.SSLContext | bool = True, limit: int = 100) -> None:
