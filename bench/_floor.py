@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import importlib.metadata
 import sqlite3
 import time
 import uuid
@@ -45,15 +46,6 @@ import orjson
 
 from adapters._http import _request_body
 from adapters.base import SourceQuery, Subject
-from adapters.builtin import (
-    BankAdapter,
-    FuneralAdapter,
-    HousingFundAdapter,
-    HukouAdapter,
-    PropertyAdapter,
-    SocialInsuranceAdapter,
-    VehicleAdapter,
-)
 from audit.merkle import CompactRange, leaf_hash
 from bench._procs import serve_until_stopped
 from bench._prototype import pae, signed_reply
@@ -62,18 +54,6 @@ from bench._servers import SEVEN, GatewaySpec, _fakes, bare_server
 __all__ = ["floor_main"]
 
 Ask = Callable[[SourceQuery], Awaitable[bytes]]
-_PATHS = tuple(  # the built-in adapters' APIs on the simulator, in the order of SEVEN
-    adapter.path
-    for adapter in (
-        HukouAdapter,
-        SocialInsuranceAdapter,
-        VehicleAdapter,
-        PropertyAdapter,
-        FuneralAdapter,
-        HousingFundAdapter,
-        BankAdapter,
-    )
-)
 
 INTEGRATE_EVERY_S = 0.05  # the gateway's integrator passes are of this order
 _SCHEMA = (
@@ -143,8 +123,9 @@ async def _sources(spec: GatewaySpec) -> AsyncIterator[list[tuple[str, Ask]]]:
         return
     import aiohttp
 
+    adapters = importlib.metadata.entry_points(group="hedui.adapters")  # the built-in ones
     async with aiohttp.ClientSession(spec.base_url) as session:
-        yield [(name, _posting(session, path)) for name, path in zip(SEVEN, _PATHS, strict=True)]
+        yield [(name, _posting(session, adapters[name].load().path)) for name in SEVEN]
 
 
 def _body_of(fetch: Callable[[SourceQuery], Awaitable[Any]]) -> Ask:
