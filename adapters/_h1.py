@@ -1,11 +1,11 @@
 """Plain HTTP/1.1 keep-alive connections for the adapters' POSTs: asyncio and httptools.
 
 :class:`~adapters._transport.AiohttpTransport` sends a built-in adapter's POST to an ``http://``
-department through :class:`Connections` instead of aiohttp's ``ClientSession`` (https, proxies
-and everything that is not such a POST still go through aiohttp). The request bytes are the ones
-httpx would send (:class:`~adapters._transport.JsonPost` works out the headers); the response is
-parsed by httptools (llhttp, the parser of Node.js and uvicorn): Content-Length, chunked and
-close-delimited bodies, keep-alive as the response says.
+or ``https://`` department through :class:`Connections` instead of aiohttp's ``ClientSession``
+(proxies, TLS without verification and everything that is not such a POST still go through
+aiohttp). The request bytes are the ones httpx would send (:class:`~adapters._transport.JsonPost`
+works out the headers); the response is parsed by httptools (llhttp, the parser of Node.js and
+uvicorn): Content-Length, chunked and close-delimited bodies, keep-alive as the response says.
 
 Why: aiohttp's client does a great deal per request that these calls never use (tracing hooks,
 cookie and redirect handling, per-request timer objects, a streaming response object). Measured
@@ -15,15 +15,16 @@ for one fan-out of seven fetches (docs/BENCHMARKS.md, session 10): 1.6–1.9 ms 
 
 What it does, and no more:
 
-1. one request at a time per connection, no pipelining; at most ``limit`` connections per
-   origin, callers beyond that wait for one to come back;
+1. one request at a time per connection, no pipelining, over TCP or TLS; at most ``limit``
+   connections per origin, callers beyond that wait for one to come back;
 2. a connection goes back to the pool only when its response was read whole and allows
    keep-alive; after a timeout, a cancellation or any error it is closed;
 3. a request sent on a *reused* connection that the department closed before a byte of the
    answer came (the keep-alive race: the server dropped an idle connection as we wrote) is sent
    once more on a new connection, as browsers and httpcore do; these POSTs are queries;
 4. failures are httpx's exceptions, as httpcore raises them: ``ConnectError``,
-   ``ConnectTimeout`` (the connection not made within the timeout), ``ReadTimeout`` (no whole
+   ``ConnectTimeout`` (the connection not made within the timeout; a TLS handshake or
+   certificate that fails is a ``ConnectError``, as with httpcore), ``ReadTimeout`` (no whole
    answer within it), ``RemoteProtocolError`` (the connection dropped or the answer unparsable).
 """
 
@@ -32,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+import ssl
 from collections.abc import Callable
 
 import httptools
@@ -137,14 +139,18 @@ class _Connection(asyncio.Protocol):
 
 
 class Connections:
-    """Keep-alive connections to one origin (``host``, ``port``), at most ``limit`` at a time.
+    """Keep-alive connections to one origin (``host``, ``port``), at most ``limit`` at a time;
+    over TLS when given a ``tls`` context (the host name is checked against the certificate
+    as the context says: ``ssl.create_default_context()`` does).
 
     Bound to the event loop that first uses it; in another loop it starts over (the old loop's
     connections cannot be used there).
     """
 
-    def __init__(self, host: str, port: int, limit: int = 100) -> None:
-        self._host, self._port = host, port
+    def __init__(
+        self, host: str, port: int, limit: int = 100, tls: ssl.SSLContext | None = None
+    ) -> None:
+        self._host, self._port, self._tls = host, port, tls
         self._limit = limit
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle: collections.deque[_Connection] = collections.deque()
@@ -209,7 +215,13 @@ class Connections:
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(timeout_s):
-                _, connection = await loop.create_connection(_Connection, self._host, self._port)
+                _, connection = await loop.create_connection(
+                    _Connection,
+                    self._host,
+                    self._port,
+                    ssl=self._tls,
+                    server_hostname=self._host if self._tls else None,
+                )
         except TimeoutError as exc:
             what = str(exc) or "connect timed out"
             raise httpx.ConnectTimeout(what, request=httpx_request()) from exc

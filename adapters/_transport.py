@@ -32,16 +32,18 @@ decode, client CPU, medians of 3, two A/B pairs): hukou 0.34 → 0.23 ms per cal
 over all seven 2.37 → 1.88 ms (≈70 µs per call: there 45 % of the answers are 404s, which still
 build httpx's error objects, ≈60 µs each).
 
-Since session 10 such a POST to an ``http://`` department, with no proxy configured, does not
-go through aiohttp's ``ClientSession`` either but through :mod:`adapters._h1` (asyncio
-connections, httptools' parser): the same bytes on the wire, the same answers and httpx errors
-(``tests/adapters/test_http_post_fastpath.py`` compares both paths), and one fan-out of the seven
-fetches 1.6–1.9 → 0.8–0.95 ms of client CPU. https and proxied departments keep aiohttp.
+Since session 10 such a POST to an ``http://`` or ``https://`` department (TLS verified, as
+``verify`` says), with no proxy configured, does not go through aiohttp's ``ClientSession``
+either but through :mod:`adapters._h1` (asyncio connections, httptools' parser): the same bytes
+on the wire, the same answers and httpx errors (``tests/adapters/test_http_post_fastpath.py``
+compares both paths), and one fan-out of the seven fetches 1.6–1.9 → 0.8–0.95 ms of client
+CPU. Proxied departments, and ``verify=False``, keep aiohttp.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
@@ -279,7 +281,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         # when set, since aiohttp's trust_env would read the environment on every request.
         self._proxied = bool(urllib.request.getproxies())
         # plain http:// POSTs (adapters._h1), per origin; https and proxies go through aiohttp
-        self._plain: dict[tuple[str, int], Connections] = {}
+        self._plain: dict[tuple[str, str, int], Connections] = {}
 
     def _open(self) -> aiohttp.ClientSession:
         """The session of the running loop (made on first use in that loop)."""
@@ -318,8 +320,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         """:func:`post` over this pool (when ``form.sendable``); httpx objects only for what is
         not a plain 2xx answer."""
         url = form.wire_url
-        plain = url.scheme == "http" and not self._proxied
-        send = self._plain_post if plain else self._aiohttp_post
+        plain = url.scheme == "http" or (url.scheme == "https" and self._verify is not False)
+        send = self._plain_post if plain and not self._proxied else self._aiohttp_post
         status, reason, raw_headers, body = await send(form, request_id, content, timeout_s)
         content_type = _plain_content_type(raw_headers)
         if content_type is not _ENCODED:
@@ -341,15 +343,24 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     ) -> _Answered:
         """Through :mod:`adapters._h1`; failures are already httpx's."""
         url = form.wire_url
-        origin = (url.raw_host or "", url.port or 80)
+        origin = (
+            url.scheme,
+            url.raw_host or "",
+            url.port or (443 if url.scheme == "https" else 80),
+        )
         if origin not in self._plain:
-            self._plain[origin] = Connections(*origin, limit=self._limit)
+            tls = self._tls() if url.scheme == "https" else None
+            self._plain[origin] = Connections(*origin[1:], limit=self._limit, tls=tls)
         answer = await self._plain[origin].post(
             form.wire_request(request_id, content),
             timeout_s,
             lambda: form.request(request_id, content, timeout_s),
         )
         return answer.status, answer.reason.decode("latin-1"), answer.headers, answer.body
+
+    def _tls(self) -> ssl.SSLContext:
+        """The TLS context ``verify`` stands for (True: the system's default, verifying)."""
+        return self._verify if isinstance(self._verify, ssl.SSLContext) else _default_tls()
 
     async def _aiohttp_post(
         self, form: JsonPost, request_id: str, content: bytes, timeout_s: float
@@ -377,6 +388,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         session, self._session = self._session, None
         if session is not None and self._loop is not None and not self._loop.is_closed():
             await session.close()
+
+
+@functools.cache
+def _default_tls() -> ssl.SSLContext:
+    """``ssl.create_default_context()``, made once (it loads the CA certificates)."""
+    return ssl.create_default_context()
 
 
 def _response(

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import http.server
+import ipaddress
 import socket
+import ssl
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -13,6 +16,7 @@ import pytest
 import pytest_asyncio
 
 from adapters._h1 import Connections
+from adapters._transport import DEFAULT_HEADERS, AiohttpTransport, JsonPost, post
 
 REQUEST = b"POST /q HTTP/1.1\r\nhost: dept\r\ncontent-length: 2\r\n\r\n{}"
 Reply = Callable[[int, int], bytes | None]  # (connection number, request number on it) -> bytes
@@ -253,3 +257,120 @@ def test_each_event_loop_gets_its_own_connections() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A server context with a certificate for 127.0.0.1 from a throw-away CA, and a client
+    context that trusts that CA (and verifies host names, as the default context does)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(common: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name("test CA"))
+        .issuer_name(name("test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    ip = x509.IPAddress(ipaddress.ip_address("127.0.0.1"))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name("dept"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(2)
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([ip]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    (folder / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    return server, ssl.create_default_context(cafile=str(folder / "ca.pem"))
+
+
+@pytest.mark.asyncio
+async def test_answers_come_back_over_verified_tls(
+    tls: tuple[ssl.SSLContext, ssl.SSLContext],
+) -> None:
+    """Over TLS with a certificate the client trusts: the answers, over one connection."""
+    server_tls, client_tls = tls
+    dept = Department(lambda c, n: ok(b'{"n": %d}' % n))
+    dept.server = await asyncio.start_server(dept.handle, "127.0.0.1", 0, ssl=server_tls)
+    pool = Connections("127.0.0.1", dept.port, tls=client_tls)
+    try:
+        assert [await _post(pool) for _ in range(2)] == [b'{"n": 1}', b'{"n": 2}']
+        assert dept.connections == 1
+    finally:
+        await pool.aclose()
+        dept.server.close()
+        await dept.server.wait_closed()
+
+
+@pytest.mark.asyncio
+async def test_an_untrusted_certificate_is_a_connect_error(
+    tls: tuple[ssl.SSLContext, ssl.SSLContext],
+) -> None:
+    """A certificate from a CA the client does not trust: httpx.ConnectError, nothing sent."""
+    server_tls, _ = tls
+    dept = Department(lambda c, n: ok())
+    dept.server = await asyncio.start_server(dept.handle, "127.0.0.1", 0, ssl=server_tls)
+    pool = Connections("127.0.0.1", dept.port, tls=ssl.create_default_context())
+    try:
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            await _post(pool)
+        assert dept.requests == 0
+    finally:
+        dept.server.close()
+        await dept.server.wait_closed()
+
+
+@pytest.mark.asyncio
+async def test_the_adapters_https_posts_take_the_plain_path(
+    tls: tuple[ssl.SSLContext, ssl.SSLContext],
+) -> None:
+    """An adapter's POST to an https department, verified with the transport's context, goes
+    over these connections and gives the answer's body and Content-Type."""
+    server_tls, client_tls = tls
+    dept = Department(lambda c, n: ok(b'{"a": 1}', "Content-Type: application/json"))
+    dept.server = await asyncio.start_server(dept.handle, "127.0.0.1", 0, ssl=server_tls)
+    transport = AiohttpTransport(client_tls)
+    url = httpx.URL(f"https://127.0.0.1:{dept.port}/q")
+    try:
+        form = JsonPost(url, {**DEFAULT_HEADERS, "Content-Type": "application/json"})
+        assert await post(transport, form, "r-1", b"{}", 2.0) == (b'{"a": 1}', "application/json")
+        assert ("https", "127.0.0.1", dept.port) in transport._plain
+    finally:
+        await transport.aclose()
+        dept.server.close()
+        await dept.server.wait_closed()
