@@ -24,8 +24,12 @@ What it does, and no more:
    once more on a new connection, as browsers and httpcore do; these POSTs are queries;
 4. failures are httpx's exceptions, as httpcore raises them: ``ConnectError``,
    ``ConnectTimeout`` (the connection not made within the timeout; a TLS handshake or
-   certificate that fails is a ``ConnectError``, as with httpcore), ``ReadTimeout`` (no whole
-   answer within it), ``RemoteProtocolError`` (the connection dropped or the answer unparsable).
+   certificate that fails is a ``ConnectError``, as with httpcore), ``PoolTimeout`` (no free
+   connection within it), ``ReadTimeout`` (no whole answer within it), ``RemoteProtocolError``
+   (the connection dropped or the answer unparsable);
+5. the timeout bounds the whole call: the wait for a free connection, connecting, and the
+   answer, the keep-alive race's second attempt included (it is the time left before the
+   caller's deadline).
 """
 
 from __future__ import annotations
@@ -164,23 +168,35 @@ class Connections:
         ``httpx_request`` makes the httpx request these bytes stand for, named by the errors.
         """
         self._bind()
-        async with self._slots:
-            connection = self._reusable()
-            if connection is not None:
-                try:
-                    return self._done(
-                        connection,
-                        await self._exchange(connection, request, timeout_s, httpx_request),
-                    )
-                except _Dropped:
-                    pass  # 3. the keep-alive race: once more, on a new connection
-            connection = await self._connect(timeout_s, httpx_request)
+        deadline = asyncio.get_running_loop().time() + timeout_s  # for the whole call (5.)
+        try:
+            async with asyncio.timeout_at(deadline):
+                await self._slots.acquire()
+        except TimeoutError as exc:
+            what = "no free connection within the timeout"
+            raise httpx.PoolTimeout(what, request=httpx_request()) from exc
+        try:
+            return await self._send(request, deadline, httpx_request)
+        finally:
+            self._slots.release()
+
+    async def _send(
+        self, request: bytes, deadline: float, httpx_request: Callable[[], httpx.Request]
+    ) -> Answer:
+        connection = self._reusable()
+        if connection is not None:
             try:
-                answer = await self._exchange(connection, request, timeout_s, httpx_request)
+                answer = await self._exchange(connection, request, deadline, httpx_request)
+                return self._done(connection, answer)
             except _Dropped:
-                what = "the department closed the connection without answering"
-                raise httpx.RemoteProtocolError(what, request=httpx_request()) from None
-            return self._done(connection, answer)
+                pass  # 3. the keep-alive race: once more, on a new connection
+        connection = await self._connect(deadline, httpx_request)
+        try:
+            answer = await self._exchange(connection, request, deadline, httpx_request)
+        except _Dropped:
+            what = "the department closed the connection without answering"
+            raise httpx.RemoteProtocolError(what, request=httpx_request()) from None
+        return self._done(connection, answer)
 
     def _done(self, connection: _Connection, answer: Answer) -> Answer:
         """Back to the pool if it stays open (2.); the answer."""
@@ -210,11 +226,11 @@ class Connections:
         return None
 
     async def _connect(
-        self, timeout_s: float, httpx_request: Callable[[], httpx.Request]
+        self, deadline: float, httpx_request: Callable[[], httpx.Request]
     ) -> _Connection:
         loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout(timeout_s):
+            async with asyncio.timeout_at(deadline):
                 _, connection = await loop.create_connection(
                     _Connection,
                     self._host,
@@ -233,11 +249,11 @@ class Connections:
         self,
         connection: _Connection,
         request: bytes,
-        timeout_s: float,
+        deadline: float,
         httpx_request: Callable[[], httpx.Request],
     ) -> Answer:
         try:
-            async with asyncio.timeout(timeout_s):
+            async with asyncio.timeout_at(deadline):
                 return await connection.exchange(request)
         except TimeoutError as exc:
             connection.close()

@@ -194,6 +194,32 @@ async def test_callers_beyond_the_limit_wait_for_a_connection(department: Start)
 
 
 @pytest.mark.asyncio
+async def test_no_free_connection_within_the_timeout_is_a_pool_timeout(department: Start) -> None:
+    """With ``limit=1`` and the one connection waiting on a slow answer, the next caller's
+    timeout runs out in the queue: httpx.PoolTimeout, and nothing sent for it."""
+    gate = asyncio.Event()
+    dept = await department(lambda c, n: ok())
+    original = dept.handle
+
+    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await gate.wait()
+        await original(reader, writer)
+
+    assert dept.server is not None
+    dept.server.close()
+    dept.server = await asyncio.start_server(slow, "127.0.0.1", 0)
+    pool = Connections("127.0.0.1", dept.port, limit=1)
+    first = asyncio.create_task(_post(pool, timeout_s=5.0))
+    await asyncio.sleep(0.05)
+    with pytest.raises(httpx.PoolTimeout):
+        await _post(pool, timeout_s=0.1)
+    gate.set()
+    assert await first == b'{"a": 1}'
+    assert dept.requests == 1
+    await pool.aclose()
+
+
+@pytest.mark.asyncio
 async def test_a_cancelled_call_does_not_leave_its_connection_in_the_pool(
     department: Start,
 ) -> None:
