@@ -39,6 +39,7 @@ import collections
 import dataclasses
 import ssl
 from collections.abc import Callable
+from typing import cast
 
 import httptools
 import httpx
@@ -72,8 +73,9 @@ class _Connection(asyncio.Protocol):
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # a stream transport, though not always a subclass of asyncio.Transport (uvloop's
+        # TCPTransport and SSLProtocol's transport are not): no isinstance check
+        self._transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         self.started = True

@@ -12,6 +12,7 @@ from pathlib import Path
 from bench import REGISTRY
 from bench._common import RESULTS_DIR, Options
 from bench.harness import Result, print_table, uptime, write_json
+from gateway.event_loop import loop_name
 
 __all__ = ["main"]
 
@@ -52,7 +53,12 @@ def _parser() -> argparse.ArgumentParser:
         help="pipeline/http/latency: the gateway on fresh local PostgreSQL databases, not SQLite",
     )
     parser.add_argument("--profile", action="store_true", help="py-spy the pipeline server")
-    parser.add_argument("--uvloop", action="store_true", help="serve on uvloop")
+    parser.add_argument(
+        "--loop",
+        choices=("auto", "uvloop", "asyncio"),
+        default="auto",
+        help="every server's event loop, the baselines' too (default: the gateway's own, auto)",
+    )
     return parser
 
 
@@ -69,14 +75,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         quick=args.quick,
         soak_seconds=args.soak_seconds,
         profile=args.profile,
-        uvloop=args.uvloop,
+        event_loop=args.loop,
         concurrency=args.concurrency,
         workers=args.workers,
         postgres=args.postgres,
         channels=args.channels or args.workers,
     )
     started = datetime.now(UTC)
-    print(f"{started:%Y-%m-%d %H:%M:%S} UTC · {uptime()}")
+    print(f"{started:%Y-%m-%d %H:%M:%S} UTC · {uptime()} · loop {loop_name(args.loop)}")
     results: list[Result] = []
     for name in names:
         print(f"── {name} ──", flush=True)

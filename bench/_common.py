@@ -13,6 +13,7 @@ from typing import Any
 
 from bench._load import LoadResult, LoadSpec, percentile, run_load
 from bench._procs import ServerProcess, cpu_seconds
+from gateway.event_loop import EventLoopName
 
 __all__ = [
     "POSTGRES_ADMIN_URL",
@@ -62,7 +63,7 @@ class Options:
     quick: bool = False
     soak_seconds: float = 60.0
     profile: bool = False
-    uvloop: bool = False
+    event_loop: EventLoopName = "auto"  # gateway/event_loop.py, for every server alike
     concurrency: int = 32
     workers: int = 1  # server processes, for the gateway and its echo baseline alike
     postgres: bool = False  # the gateway on a fresh PostgreSQL database instead of SQLite
@@ -125,6 +126,8 @@ def throughput_round(
     ``on_started(pid)`` (e.g. a profiler) runs once the server listens; what it returns is
     called when the load is over.
     """
+    from bench._servers import gateway_main
+
     with ServerProcess(entry, spec) as server:
         finish = on_started(server.pid) if on_started else None
         cpu, wall = cpu_seconds(server.pid), time.perf_counter()
@@ -137,6 +140,9 @@ def throughput_round(
                 concurrency=load.concurrency,
                 tag=load.tag,
                 channels=load.channels,
+                # the gateway's departments must really answer (see LoadSpec), checked on a
+                # sample so that the client spends about the same CPU as on the echo
+                check_sources=64 if entry is gateway_main else 0,
             )
         )
         cores = (cpu_seconds(server.pid) - cpu) / (time.perf_counter() - wall)

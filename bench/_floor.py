@@ -69,7 +69,7 @@ _SCHEMA = (
 
 
 def floor_main(spec: GatewaySpec, conn: Connection) -> None:
-    serve_until_stopped(conn, lambda: _floor_server(spec), use_uvloop=spec.uvloop)
+    serve_until_stopped(conn, lambda: _floor_server(spec), event_loop=spec.event_loop)
 
 
 def _entry(kind: str, **fields: Any) -> bytes:

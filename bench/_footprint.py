@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING
 
 from bench._cases import serialised_requests
 from bench._servers import GatewaySpec, _fakes, _settings
+from gateway.event_loop import EventLoopName
+from gateway.event_loop import run as run_on
 
 if TYPE_CHECKING:
     from gateway.app import Gateway
@@ -52,6 +54,7 @@ class FootprintSpec:
     warmup: int
     concurrency: int = 32
     payload_bytes: int = 0  # the baseline signs a payload of this size
+    event_loop: EventLoopName = "auto"  # the gateway's loop (gateway/event_loop.py)
 
 
 def wchar() -> int:
@@ -70,7 +73,7 @@ def measure(spec: FootprintSpec) -> dict[str, float]:
     configure_logging(json=True, level="WARNING", file=open(os.devnull, "w"))  # noqa: SIM115
     with tempfile.TemporaryDirectory(prefix="hedui-footprint-") as tmp:
         db = Path(tmp) / "hedui.db"
-        sample = asyncio.run(_measure(spec, GatewaySpec(tmp, f"sqlite:///{db}")))
+        sample = run_on(_measure(spec, GatewaySpec(tmp, f"sqlite:///{db}")), spec.event_loop)
         stored, reports = logical_bytes(db)
         files = sum(f.stat().st_size for f in (db, Path(f"{db}-wal")) if f.exists())
     return {**sample, "logical": stored / reports, "db_file": files / reports, "reports": reports}

@@ -36,6 +36,10 @@ class LoadSpec:
     timeout_s: float = 10.0
     channels: int = 1
     parse: bool = False  # read each report's slowest source latency
+    # > 0: every n-th reply is read as a report, and each source in it that did not answer
+    # (status other than OK or NOT_FOUND) counts as an error "source <STATUS>": a gateway
+    # whose departments all fail still answers the RPC, with a report of failed sources
+    check_sources: int = 0
     tag: str = "bench"
     max_requests: int = 2_000_000
 
@@ -81,6 +85,7 @@ class _Recorder:
 
         self.pb = pb
         self.spec = spec
+        self.answered = {pb.SOURCE_STATUS_OK, pb.SOURCE_STATUS_NOT_FOUND}
         self.templates = [pb.SubmitVerificationRequest.FromString(r) for r in spec.requests]
         self.counter = itertools.count()
         self.start = time.perf_counter()
@@ -105,9 +110,15 @@ class _Recorder:
             return
         self.completed += 1
         self.latencies.append((finished - started) * 1000)
-        if self.spec.parse:
+        every = self.spec.check_sources
+        check = every > 0 and self.completed % every == 0
+        if self.spec.parse or check:
             reply = self.pb.SubmitVerificationResponse.FromString(response)
-            self.slowest.append(max(s.latency_us for s in reply.report.sources) / 1000)
+            if self.spec.parse:
+                self.slowest.append(max(s.latency_us for s in reply.report.sources) / 1000)
+            for source in reply.report.sources if check else ():
+                if source.status not in self.answered:
+                    self.errors[f"source {self.pb.SourceStatus.Name(source.status)}"] += 1
 
     def failed(self, started: float, exc: BaseException) -> None:
         if self.measure_from <= started < self.end:

@@ -14,12 +14,15 @@ import asyncio
 import multiprocessing as mp
 import os
 import traceback
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, suppress
 from multiprocessing.connection import Connection
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar, cast
+
+from gateway.event_loop import EventLoopName
+from gateway.event_loop import run as run_on
 
 __all__ = ["ServerProcess", "cpu_seconds", "in_child", "rss_mib", "serve_until_stopped", "spawn"]
 
@@ -77,7 +80,7 @@ def serve_until_stopped(
     conn: Connection,
     server: Callable[[], AbstractAsyncContextManager[str]],
     *,
-    use_uvloop: bool = False,
+    event_loop: EventLoopName = "auto",
 ) -> None:
     """Child side: enter ``server()`` (yielding its address), report it, wait for "stop"."""
 
@@ -87,19 +90,10 @@ def serve_until_stopped(
             await _wait_for_stop(conn)
 
     try:
-        _run(main(), use_uvloop)
+        run_on(main(), event_loop)
     except Exception:
         conn.send(("error", traceback.format_exc()))
         raise
-
-
-def _run(coro: Coroutine[Any, Any, None], use_uvloop: bool) -> None:
-    if use_uvloop:
-        import uvloop
-
-        uvloop.run(coro)
-    else:
-        asyncio.run(coro)
 
 
 async def _wait_for_stop(conn: Connection, limit_s: float = 24 * 3600) -> None:

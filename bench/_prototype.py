@@ -36,7 +36,7 @@ PAYLOAD_TYPE = "application/vnd.hedui.prototype+json"
 
 
 def prototype_main(spec: GatewaySpec, conn: Connection) -> None:
-    serve_until_stopped(conn, lambda: _prototype_server(spec), use_uvloop=spec.uvloop)
+    serve_until_stopped(conn, lambda: _prototype_server(spec), event_loop=spec.event_loop)
 
 
 @contextlib.asynccontextmanager

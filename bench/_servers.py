@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from adapters.base import RawAnswer, SourceQuery
 from adapters.testing import FakeAdapter, fake_adapters
 from bench._procs import serve_until_stopped, spawn
+from gateway.event_loop import EventLoopName
+from gateway.event_loop import run as run_on
 
 if TYPE_CHECKING:
     from gateway.config import Settings
@@ -45,7 +47,7 @@ class EchoSpec:
 
     response_bytes: int
     delay_s: float = 0.0
-    uvloop: bool = False
+    event_loop: EventLoopName = "auto"  # gateway/event_loop.py, for every server alike
     workers: int = 1  # processes sharing the port, like ``hedui serve --workers``
 
 
@@ -59,7 +61,7 @@ class GatewaySpec:
     base_url: str = ""  # set: the seven built-in HTTP adapters against it
     latency_ms: tuple[float, float] = (0.0, 0.0)  # fake sources: uniform per call
     hang: str = ""  # fake sources: the name of one that never answers
-    uvloop: bool = False
+    event_loop: EventLoopName = "auto"  # gateway/event_loop.py, for every server alike
     workers: int = 1  # gateway processes sharing the port (gateway.workers)
 
 
@@ -67,7 +69,7 @@ class GatewaySpec:
 class SimulatorSpec:
     households: int = 200
     latency_ms: tuple[float, float] = (0.0, 0.0)
-    uvloop: bool = False
+    event_loop: EventLoopName = "auto"  # gateway/event_loop.py, for every server alike
 
 
 class BenchAdapter(FakeAdapter):
@@ -90,15 +92,15 @@ class BenchAdapter(FakeAdapter):
 
 
 def echo_main(spec: EchoSpec, conn: Connection) -> None:
-    serve_until_stopped(conn, lambda: _echo_server(spec), use_uvloop=spec.uvloop)
+    serve_until_stopped(conn, lambda: _echo_server(spec), event_loop=spec.event_loop)
 
 
 def gateway_main(spec: GatewaySpec, conn: Connection) -> None:
-    serve_until_stopped(conn, lambda: _gateway_server(spec), use_uvloop=spec.uvloop)
+    serve_until_stopped(conn, lambda: _gateway_server(spec), event_loop=spec.event_loop)
 
 
 def simulator_main(spec: SimulatorSpec, conn: Connection) -> None:
-    serve_until_stopped(conn, lambda: _simulator(spec), use_uvloop=spec.uvloop)
+    serve_until_stopped(conn, lambda: _simulator(spec), event_loop=spec.event_loop)
 
 
 @contextlib.asynccontextmanager
@@ -128,7 +130,7 @@ def _echo_worker(spec: EchoSpec, address: str) -> None:
         async with _echo_listening(spec, address):
             await asyncio.Event().wait()  # until terminated
 
-    asyncio.run(main())
+    run_on(main(), spec.event_loop)
 
 
 @contextlib.asynccontextmanager
@@ -180,6 +182,7 @@ def _settings(spec: GatewaySpec) -> Settings:
         metrics_listen="",
         log_json=True,
         log_level="WARNING",
+        event_loop=spec.event_loop,  # the workers' loop (hedui serve --workers)
     )
 
 

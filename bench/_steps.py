@@ -26,6 +26,8 @@ from unittest import mock
 from bench._footprint import _requests
 from bench._load import percentile
 from bench._servers import BenchAdapter, GatewaySpec, _fakes, _settings
+from gateway.event_loop import EventLoopName
+from gateway.event_loop import run as run_on
 
 __all__ = ["STEPS", "StepsSpec", "measure"]
 
@@ -52,6 +54,7 @@ class StepsSpec:
     rate: float
     duration_s: float
     warmup_s: float
+    event_loop: EventLoopName = "auto"  # the gateway's loop (gateway/event_loop.py)
 
 
 def measure(spec: StepsSpec) -> dict[str, float]:
@@ -61,7 +64,7 @@ def measure(spec: StepsSpec) -> dict[str, float]:
     configure_logging(json=True, level="WARNING", file=open(os.devnull, "w"))  # noqa: SIM115
     with tempfile.TemporaryDirectory(prefix="hedui-steps-") as tmp:
         gateway_spec = GatewaySpec(tmp, f"sqlite:///{tmp}/hedui.db", latency_ms=SOURCE_MS)
-        return asyncio.run(_measure(spec, gateway_spec))
+        return run_on(_measure(spec, gateway_spec), spec.event_loop)
 
 
 async def _measure(spec: StepsSpec, gateway_spec: GatewaySpec) -> dict[str, float]:

@@ -34,7 +34,7 @@ PROBE = FootprintSpec(n=200, warmup=0)  # one request per benchmark household
 def run(opts: Options) -> list[Result]:
     n, warmup = (300, 50) if opts.quick else (3_000, 200)
     payload = in_child(measure, PROBE)["payload_bytes"]  # the baseline signs as many bytes
-    spec = FootprintSpec(n, warmup, opts.concurrency, round(payload))
+    spec = FootprintSpec(n, warmup, opts.concurrency, round(payload), opts.event_loop)
     rounds = alternate(
         opts.rounds, lambda: in_child(measure, spec), lambda: in_child(sign_and_hash, spec)
     )

@@ -36,15 +36,17 @@ NAME = "http"
 
 def run(opts: Options) -> list[Result]:
     requests = serialised_requests()
-    sim_spec = SimulatorSpec(uvloop=opts.uvloop)
+    sim_spec = SimulatorSpec(event_loop=opts.event_loop)
     with (
         tempfile.TemporaryDirectory(prefix="hedui-bench-") as tmp,
         gateway_database(opts, tmp, NAME) as url,
         ServerProcess(simulator_main, sim_spec) as sim,
     ):
-        spec = GatewaySpec(tmp, url, base_url=sim.address, uvloop=opts.uvloop, workers=opts.workers)
+        spec = GatewaySpec(
+            tmp, url, base_url=sim.address, event_loop=opts.event_loop, workers=opts.workers
+        )
         size = response_size(dataclasses.replace(spec, workers=1), requests)
-        echo = EchoSpec(size, uvloop=opts.uvloop, workers=opts.workers)
+        echo = EchoSpec(size, event_loop=opts.event_loop, workers=opts.workers)
         load = load_factory(opts, requests, NAME, tmp)
 
         rounds = alternate(
@@ -53,7 +55,9 @@ def run(opts: Options) -> list[Result]:
             lambda: throughput_round(echo_main, echo, load()),
         )
         floor_spec = dataclasses.replace(spec, workers=1)
-        floor_echo = EchoSpec(response_size(floor_spec, requests, floor_main), uvloop=opts.uvloop)
+        floor_echo = EchoSpec(
+            response_size(floor_spec, requests, floor_main), event_loop=opts.event_loop
+        )
         floor = alternate(
             opts.rounds,
             lambda: throughput_round(floor_main, floor_spec, load()),

@@ -51,7 +51,9 @@ def slowest_of_seven(count: int, seed: int) -> list[float]:
 def run(opts: Options) -> list[Result]:
     requests = serialised_requests()
     with tempfile.TemporaryDirectory(prefix="hedui-bench-") as tmp:
-        spec = GatewaySpec(tmp, "", latency_ms=SOURCE_MS, uvloop=opts.uvloop, workers=opts.workers)
+        spec = GatewaySpec(
+            tmp, "", latency_ms=SOURCE_MS, event_loop=opts.event_loop, workers=opts.workers
+        )
         hung = dataclasses.replace(spec, hang="bank")
         with _fresh_database(opts, tmp, "saturation") as url:
             saturation = _saturation(dataclasses.replace(spec, database_url=url), requests, opts)
@@ -118,6 +120,8 @@ def _open_loop(
             timeout_s=CLIENT_TIMEOUT_S,
             # the contract prototype's report cites digests only: no per-source latencies
             parse=entry is gateway_main,
+            # every report's sources must have answered, but for the one made to hang
+            check_sources=1 if entry is gateway_main and not spec.hang else 0,
             tag=tag,
             channels=opts.channels,
         )

@@ -46,9 +46,9 @@ def run(opts: Options) -> list[Result]:
         tempfile.TemporaryDirectory(prefix="hedui-bench-") as tmp,
         gateway_database(opts, tmp, NAME) as url,
     ):
-        spec = GatewaySpec(tmp, url, uvloop=opts.uvloop, workers=opts.workers)
+        spec = GatewaySpec(tmp, url, event_loop=opts.event_loop, workers=opts.workers)
         size = response_size(dataclasses.replace(spec, workers=1), requests)
-        echo = EchoSpec(size, uvloop=opts.uvloop, workers=opts.workers)
+        echo = EchoSpec(size, event_loop=opts.event_loop, workers=opts.workers)
         load = load_factory(opts, requests, NAME, tmp)
 
         rounds = alternate(

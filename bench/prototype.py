@@ -35,9 +35,9 @@ REPORT = Target("report")
 def run(opts: Options) -> list[Result]:
     requests = serialised_requests()
     with tempfile.TemporaryDirectory(prefix="hedui-bench-") as tmp:
-        spec = GatewaySpec(tmp, f"sqlite:///{tmp}/hedui.db", uvloop=opts.uvloop)
+        spec = GatewaySpec(tmp, f"sqlite:///{tmp}/hedui.db", event_loop=opts.event_loop)
         size = response_size(spec, requests, prototype_main)
-        echo = EchoSpec(size, uvloop=opts.uvloop)
+        echo = EchoSpec(size, event_loop=opts.event_loop)
         load = load_factory(opts, requests, NAME, tmp)
         proto = alternate(
             opts.rounds,
@@ -45,7 +45,7 @@ def run(opts: Options) -> list[Result]:
             lambda: throughput_round(echo_main, echo, load()),
         )
         floor_size = response_size(spec, requests, floor_main)
-        floor_echo = EchoSpec(floor_size, uvloop=opts.uvloop)
+        floor_echo = EchoSpec(floor_size, event_loop=opts.event_loop)
         floor = alternate(
             opts.rounds,
             lambda: throughput_round(floor_main, spec, load()),

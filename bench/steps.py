@@ -27,7 +27,7 @@ REPORT = Target("report")
 
 
 def run(opts: Options) -> list[Result]:
-    spec = StepsSpec(RATE, duration_s=opts.seconds(10, 3), warmup_s=opts.seconds(2, 0.5))
+    spec = StepsSpec(RATE, opts.seconds(10, 3), opts.seconds(2, 0.5), event_loop=opts.event_loop)
     rounds = alternate(opts.rounds, lambda: in_child(measure, spec), None)
     note = f"in-process, {RATE:g} req/s open loop, sources 5–50 ms"
     return [

@@ -42,6 +42,7 @@ import structlog
 
 from adapters.base import Adapter
 from gateway.config import Settings
+from gateway.event_loop import run as run_on
 
 __all__ = [
     "AdapterFactory",
@@ -206,7 +207,7 @@ def _worker_main(job: _Worker, ready: Event) -> None:
 
     configure_logging(json=job.settings.log_json, level=job.settings.log_level)
     structlog.contextvars.bind_contextvars(worker=job.index)
-    asyncio.run(_serve(job, ready))
+    run_on(_serve(job, ready), job.settings.event_loop)
 
 
 async def stop_when_orphaned(supervisor: int, poll_s: float = PARENT_POLL_S) -> None:

@@ -8,12 +8,14 @@ several test runs can share one server. When the server is absent they skip, unl
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import uvloop
 from hypothesis import HealthCheck, settings
 
 # Tests make no timing assertions (speed is the benchmarks' business), and hypothesis's own
@@ -21,6 +23,20 @@ from hypothesis import HealthCheck, settings
 # on a busy 2-core machine. Both are off for the whole suite; example counts stay per test.
 settings.register_profile("hedui", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("hedui")
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Every async test on asyncio's loop; those marked ``both_loops`` on uvloop's too, the
+    loop the gateway serves on by default (gateway/event_loop.py)."""
+    factories: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
+        "asyncio": asyncio.new_event_loop
+    }
+    if item.get_closest_marker("both_loops"):
+        factories["uvloop"] = uvloop.new_event_loop
+    return factories
+
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "HEDUI_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"

@@ -24,6 +24,8 @@ from adapters._transport import (
     post,
 )
 
+pytestmark = pytest.mark.both_loops  # uvloop: the loop the gateway serves on
+
 URL = httpx.URL("http://127.0.0.1:9/hukou/v1/persons:query")
 HEADERS = {**DEFAULT_HEADERS, "Accept": "application/json", "Content-Type": "application/json"}
 Serve = Callable[[bytes], Awaitable[tuple[httpx.URL, list[bytes]]]]

@@ -20,6 +20,8 @@ from gateway.app import Gateway
 from gateway.client import Client, request_from_case
 from gateway.models import reports, requests
 
+pytestmark = pytest.mark.both_loops  # uvloop: the loop the gateway serves on
+
 
 def today() -> date:
     return datetime.now(UTC).date()
