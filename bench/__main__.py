@@ -12,7 +12,6 @@ from pathlib import Path
 from bench import REGISTRY
 from bench._common import RESULTS_DIR, Options
 from bench.harness import Result, print_table, uptime, write_json
-from gateway.event_loop import loop_name
 
 __all__ = ["main"]
 
@@ -55,9 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--profile", action="store_true", help="py-spy the pipeline server")
     parser.add_argument(
         "--loop",
-        choices=("auto", "uvloop", "asyncio"),
-        default="auto",
-        help="every server's event loop, the baselines' too (default: the gateway's own, auto)",
+        choices=("asyncio", "uvloop"),
+        default="asyncio",
+        help="every server's event loop, the baselines' too (default asyncio, as hedui serve)",
     )
     return parser
 
@@ -82,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         channels=args.channels or args.workers,
     )
     started = datetime.now(UTC)
-    print(f"{started:%Y-%m-%d %H:%M:%S} UTC · {uptime()} · loop {loop_name(args.loop)}")
+    print(f"{started:%Y-%m-%d %H:%M:%S} UTC · {uptime()} · servers on {args.loop}")
     results: list[Result] = []
     for name in names:
         print(f"── {name} ──", flush=True)

@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._load import LoadResult, LoadSpec, percentile, run_load
-from bench._procs import ServerProcess, cpu_seconds
-from gateway.event_loop import EventLoopName
+from bench._procs import LoopName, ServerProcess, cpu_seconds
 
 __all__ = [
     "POSTGRES_ADMIN_URL",
@@ -63,7 +62,7 @@ class Options:
     quick: bool = False
     soak_seconds: float = 60.0
     profile: bool = False
-    event_loop: EventLoopName = "auto"  # gateway/event_loop.py, for every server alike
+    event_loop: LoopName = "asyncio"  # every server's, baselines too (--loop)
     concurrency: int = 32
     workers: int = 1  # server processes, for the gateway and its echo baseline alike
     postgres: bool = False  # the gateway on a fresh PostgreSQL database instead of SQLite

@@ -25,9 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench._cases import serialised_requests
+from bench._procs import LoopName, run_on
 from bench._servers import GatewaySpec, _fakes, _settings
-from gateway.event_loop import EventLoopName
-from gateway.event_loop import run as run_on
 
 if TYPE_CHECKING:
     from gateway.app import Gateway
@@ -54,7 +53,7 @@ class FootprintSpec:
     warmup: int
     concurrency: int = 32
     payload_bytes: int = 0  # the baseline signs a payload of this size
-    event_loop: EventLoopName = "auto"  # the gateway's loop (gateway/event_loop.py)
+    event_loop: LoopName = "asyncio"  # --loop
 
 
 def wchar() -> int:

@@ -14,20 +14,29 @@ import asyncio
 import multiprocessing as mp
 import os
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, suppress
 from multiprocessing.connection import Connection
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 
-from gateway.event_loop import EventLoopName
-from gateway.event_loop import run as run_on
-
-__all__ = ["ServerProcess", "cpu_seconds", "in_child", "rss_mib", "serve_until_stopped", "spawn"]
+__all__ = [
+    "LoopName",
+    "ServerProcess",
+    "cpu_seconds",
+    "in_child",
+    "rss_mib",
+    "run_on",
+    "serve_until_stopped",
+    "spawn",
+]
 
 S = TypeVar("S")
 R = TypeVar("R")
+T = TypeVar("T")
+#: the servers' event loop (``--loop``): the gateway serves on asyncio's; uvloop to compare
+LoopName = Literal["asyncio", "uvloop"]
 
 spawn = mp.get_context("spawn")
 
@@ -80,7 +89,7 @@ def serve_until_stopped(
     conn: Connection,
     server: Callable[[], AbstractAsyncContextManager[str]],
     *,
-    event_loop: EventLoopName = "auto",
+    event_loop: LoopName = "asyncio",
 ) -> None:
     """Child side: enter ``server()`` (yielding its address), report it, wait for "stop"."""
 
@@ -94,6 +103,15 @@ def serve_until_stopped(
     except Exception:
         conn.send(("error", traceback.format_exc()))
         raise
+
+
+def run_on(main: Coroutine[Any, Any, T], event_loop: LoopName = "asyncio") -> T:
+    """``asyncio.run(main)`` on asyncio's loop or uvloop's (a dev dependency)."""
+    if event_loop == "uvloop":
+        import uvloop
+
+        return uvloop.run(main)
+    return asyncio.run(main)
 
 
 async def _wait_for_stop(conn: Connection, limit_s: float = 24 * 3600) -> None:

@@ -17,9 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from adapters.base import RawAnswer, SourceQuery
 from adapters.testing import FakeAdapter, fake_adapters
-from bench._procs import serve_until_stopped, spawn
-from gateway.event_loop import EventLoopName
-from gateway.event_loop import run as run_on
+from bench._procs import LoopName, run_on, serve_until_stopped, spawn
 
 if TYPE_CHECKING:
     from gateway.config import Settings
@@ -47,7 +45,7 @@ class EchoSpec:
 
     response_bytes: int
     delay_s: float = 0.0
-    event_loop: EventLoopName = "auto"  # gateway/event_loop.py, for every server alike
+    event_loop: LoopName = "asyncio"  # every server's, baselines too (--loop)
     workers: int = 1  # processes sharing the port, like ``hedui serve --workers``
 
 
@@ -61,7 +59,7 @@ class GatewaySpec:
     base_url: str = ""  # set: the seven built-in HTTP adapters against it
     latency_ms: tuple[float, float] = (0.0, 0.0)  # fake sources: uniform per call
     hang: str = ""  # fake sources: the name of one that never answers
-    event_loop: EventLoopName = "auto"  # gateway/event_loop.py, for every server alike
+    event_loop: LoopName = "asyncio"  # every server's, baselines too (--loop)
     workers: int = 1  # gateway processes sharing the port (gateway.workers)
 
 
@@ -69,7 +67,7 @@ class GatewaySpec:
 class SimulatorSpec:
     households: int = 200
     latency_ms: tuple[float, float] = (0.0, 0.0)
-    event_loop: EventLoopName = "auto"  # gateway/event_loop.py, for every server alike
+    event_loop: LoopName = "asyncio"  # every server's, baselines too (--loop)
 
 
 class BenchAdapter(FakeAdapter):
@@ -182,7 +180,6 @@ def _settings(spec: GatewaySpec) -> Settings:
         metrics_listen="",
         log_json=True,
         log_level="WARNING",
-        event_loop=spec.event_loop,  # the workers' loop (hedui serve --workers)
     )
 
 

@@ -25,9 +25,8 @@ from unittest import mock
 
 from bench._footprint import _requests
 from bench._load import percentile
+from bench._procs import LoopName, run_on
 from bench._servers import BenchAdapter, GatewaySpec, _fakes, _settings
-from gateway.event_loop import EventLoopName
-from gateway.event_loop import run as run_on
 
 __all__ = ["STEPS", "StepsSpec", "measure"]
 
@@ -54,7 +53,7 @@ class StepsSpec:
     rate: float
     duration_s: float
     warmup_s: float
-    event_loop: EventLoopName = "auto"  # the gateway's loop (gateway/event_loop.py)
+    event_loop: LoopName = "asyncio"  # --loop
 
 
 def measure(spec: StepsSpec) -> dict[str, float]:

@@ -16,7 +16,6 @@ from gateway.cli_audit import audit_app, report_app
 from gateway.cli_config import ConfigError, checked_settings, config_app
 from gateway.cli_keys import keys_rotate
 from gateway.config import load_settings
-from gateway.event_loop import run as run_on
 from gateway.policy._cli import policy_app
 
 __all__ = ["app", "main"]
@@ -53,7 +52,6 @@ def serve(
     Each client connection goes to one of them.
     """
     from gateway.app import Gateway
-    from gateway.event_loop import EventLoopUnavailable, loop_factory
     from gateway.logging import configure_logging
     from gateway.server import run_forever
     from gateway.workers import serve_workers
@@ -63,11 +61,6 @@ def serve(
         settings = checked_settings(**overrides, **({"workers": workers} if workers else {}))
     except ConfigError as exc:  # FILE: key: reason, one a line
         typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from None
-    try:
-        loop_factory(settings.event_loop)  # a missing uvloop is a start-up error, not a worker's
-    except EventLoopUnavailable as exc:
-        typer.echo(f"configuration: event_loop: {exc}", err=True)
         raise typer.Exit(1) from None
     configure_logging(json=settings.log_json, level=settings.log_level)
     if settings.workers > 1:
@@ -81,7 +74,7 @@ def serve(
         finally:
             await gateway.close()
 
-    run_on(run(), settings.event_loop)
+    asyncio.run(run())
 
 
 @app.command()
@@ -125,8 +118,7 @@ def demo(
     """Start simulator + gateway (SQLite), verify synthetic households over gRPC, print a table."""
     from gateway.demo import run_demo
 
-    # on the loop `hedui serve` would use (gateway/event_loop.py), simulator included
-    raise typer.Exit(run_on(run_demo(households=households, workdir=workdir)))
+    raise typer.Exit(asyncio.run(run_demo(households=households, workdir=workdir)))
 
 
 @keys_app.command("export")

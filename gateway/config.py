@@ -20,7 +20,6 @@ from pydantic_settings import (
 
 from adapters.declarative import DeclarativeSpec
 from adapters.resilience import ResiliencePolicy
-from gateway.event_loop import EventLoopName
 
 __all__ = ["AdapterSettings", "ResilienceSettings", "Settings", "load_settings"]
 
@@ -89,7 +88,6 @@ class Settings(BaseSettings):
     policy_dir: Path | None = None  # policy files (TOML); None: the shipped examples
     metrics_listen: str = "127.0.0.1:9464"  # Prometheus endpoint host:port; "": none
     workers: int = Field(default=1, ge=1, le=64)  # serving processes on one port (`serve`)
-    event_loop: EventLoopName = "auto"  # uvloop where installed (gateway/event_loop.py)
 
     @classmethod
     def settings_customise_sources(

@@ -108,8 +108,7 @@ async def start_server(gateway: Gateway, listen: str) -> RunningServer:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     sources = SourceHealth(health_servicer, gateway.adapters)
     await sources.start()
-    loop = type(asyncio.get_running_loop()).__module__.partition(".")[0]  # uvloop | asyncio
-    log.info("server_started", listen=listen, port=port, event_loop=loop)
+    log.info("server_started", listen=listen, port=port)
     return RunningServer(server, port, health_servicer, sources)
 
 

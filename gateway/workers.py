@@ -42,7 +42,6 @@ import structlog
 
 from adapters.base import Adapter
 from gateway.config import Settings
-from gateway.event_loop import run as run_on
 
 __all__ = [
     "AdapterFactory",
@@ -207,7 +206,7 @@ def _worker_main(job: _Worker, ready: Event) -> None:
 
     configure_logging(json=job.settings.log_json, level=job.settings.log_level)
     structlog.contextvars.bind_contextvars(worker=job.index)
-    run_on(_serve(job, ready), job.settings.event_loop)
+    asyncio.run(_serve(job, ready))
 
 
 async def stop_when_orphaned(supervisor: int, poll_s: float = PARENT_POLL_S) -> None:

@@ -28,8 +28,8 @@ settings.load_profile("hedui")
 def pytest_asyncio_loop_factories(
     config: pytest.Config, item: pytest.Item
 ) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
-    """Every async test on asyncio's loop; those marked ``both_loops`` on uvloop's too, the
-    loop the gateway serves on by default (gateway/event_loop.py)."""
+    """Every async test on asyncio's loop; those marked ``both_loops`` on uvloop's too: the
+    adapters and the gRPC edge must work on any asyncio loop, and uvloop is the usual other."""
     factories: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
         "asyncio": asyncio.new_event_loop
     }

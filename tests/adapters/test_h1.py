@@ -18,7 +18,7 @@ import pytest_asyncio
 from adapters._h1 import Connections
 from adapters._transport import DEFAULT_HEADERS, AiohttpTransport, JsonPost, post
 
-pytestmark = pytest.mark.both_loops  # uvloop: the loop the gateway serves on
+pytestmark = pytest.mark.both_loops  # on asyncio's event loop and on uvloop's
 
 REQUEST = b"POST /q HTTP/1.1\r\nhost: dept\r\ncontent-length: 2\r\n\r\n{}"
 Reply = Callable[[int, int], bytes | None]  # (connection number, request number on it) -> bytes

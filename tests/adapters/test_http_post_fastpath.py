@@ -24,7 +24,7 @@ from adapters._transport import (
     post,
 )
 
-pytestmark = pytest.mark.both_loops  # uvloop: the loop the gateway serves on
+pytestmark = pytest.mark.both_loops  # on asyncio's event loop and on uvloop's
 
 URL = httpx.URL("http://127.0.0.1:9/hukou/v1/persons:query")
 HEADERS = {**DEFAULT_HEADERS, "Accept": "application/json", "Content-Type": "application/json"}

@@ -20,7 +20,7 @@ from gateway.app import Gateway
 from gateway.client import Client, request_from_case
 from gateway.models import reports, requests
 
-pytestmark = pytest.mark.both_loops  # uvloop: the loop the gateway serves on
+pytestmark = pytest.mark.both_loops  # on asyncio's event loop and on uvloop's
 
 
 def today() -> date:
