@@ -170,34 +170,32 @@ class Connections:
         ``httpx_request`` makes the httpx request these bytes stand for, named by the errors.
         """
         self._bind()
-        deadline = asyncio.get_running_loop().time() + timeout_s  # for the whole call (5.)
+        call = _Call(httpx_request)
         try:
-            async with asyncio.timeout_at(deadline):
+            # one timer for the whole call (5.); where it fires decides the error (4.)
+            async with asyncio.timeout(timeout_s):
                 await self._slots.acquire()
+                try:
+                    return await self._send(request, call)
+                finally:
+                    self._slots.release()
         except TimeoutError as exc:
-            what = "no free connection within the timeout"
-            raise httpx.PoolTimeout(what, request=httpx_request()) from exc
-        try:
-            return await self._send(request, deadline, httpx_request)
-        finally:
-            self._slots.release()
+            raise call.timed_out() from exc
 
-    async def _send(
-        self, request: bytes, deadline: float, httpx_request: Callable[[], httpx.Request]
-    ) -> Answer:
+    async def _send(self, request: bytes, call: _Call) -> Answer:
         connection = self._reusable()
         if connection is not None:
             try:
-                answer = await self._exchange(connection, request, deadline, httpx_request)
+                answer = await self._exchange(connection, request, call)
                 return self._done(connection, answer)
             except _Dropped:
                 pass  # 3. the keep-alive race: once more, on a new connection
-        connection = await self._connect(deadline, httpx_request)
+        connection = await self._connect(call)
         try:
-            answer = await self._exchange(connection, request, deadline, httpx_request)
+            answer = await self._exchange(connection, request, call)
         except _Dropped:
             what = "the department closed the connection without answering"
-            raise httpx.RemoteProtocolError(what, request=httpx_request()) from None
+            raise httpx.RemoteProtocolError(what, request=call.httpx_request()) from None
         return self._done(connection, answer)
 
     def _done(self, connection: _Connection, answer: Answer) -> Answer:
@@ -227,47 +225,52 @@ class Connections:
                 return connection
         return None
 
-    async def _connect(
-        self, deadline: float, httpx_request: Callable[[], httpx.Request]
-    ) -> _Connection:
+    async def _connect(self, call: _Call) -> _Connection:
+        call.phase = "connect"
         loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout_at(deadline):
-                _, connection = await loop.create_connection(
-                    _Connection,
-                    self._host,
-                    self._port,
-                    ssl=self._tls,
-                    server_hostname=self._host if self._tls else None,
-                )
-        except TimeoutError as exc:
-            what = str(exc) or "connect timed out"
-            raise httpx.ConnectTimeout(what, request=httpx_request()) from exc
+            _, connection = await loop.create_connection(
+                _Connection,
+                self._host,
+                self._port,
+                ssl=self._tls,
+                server_hostname=self._host if self._tls else None,
+            )
         except OSError as exc:
-            raise httpx.ConnectError(str(exc), request=httpx_request()) from exc
+            raise httpx.ConnectError(str(exc), request=call.httpx_request()) from exc
         return connection
 
-    async def _exchange(
-        self,
-        connection: _Connection,
-        request: bytes,
-        deadline: float,
-        httpx_request: Callable[[], httpx.Request],
-    ) -> Answer:
+    async def _exchange(self, connection: _Connection, request: bytes, call: _Call) -> Answer:
+        call.phase = "read"
         try:
-            async with asyncio.timeout_at(deadline):
-                return await connection.exchange(request)
-        except TimeoutError as exc:
-            connection.close()
-            raise httpx.ReadTimeout(str(exc) or "read timed out", request=httpx_request()) from exc
+            return await connection.exchange(request)
         except (OSError, httptools.HttpParserError) as exc:
             connection.close()
             if not connection.started and isinstance(exc, ConnectionError):
                 raise _Dropped from exc
-            raise httpx.RemoteProtocolError(str(exc), request=httpx_request()) from exc
-        except BaseException:  # cancelled: the answer may still come, on a connection we leave
-            connection.close()
+            raise httpx.RemoteProtocolError(str(exc), request=call.httpx_request()) from exc
+        except BaseException:  # timed out or cancelled: the answer may still come, on a
+            connection.close()  # connection we leave
             raise
+
+
+class _Call:
+    """One call's progress: what its timeout interrupted decides httpx's error (4.)."""
+
+    __slots__ = ("httpx_request", "phase")
+
+    def __init__(self, httpx_request: Callable[[], httpx.Request]) -> None:
+        self.httpx_request = httpx_request
+        self.phase = "pool"  # waiting for a free connection; then "connect", then "read"
+
+    def timed_out(self) -> httpx.TimeoutException:
+        """The error for a timeout now, as httpcore names it."""
+        request = self.httpx_request()
+        if self.phase == "pool":
+            return httpx.PoolTimeout("no free connection within the timeout", request=request)
+        if self.phase == "connect":
+            return httpx.ConnectTimeout("connect timed out", request=request)
+        return httpx.ReadTimeout("read timed out", request=request)
 
 
 class _Dropped(Exception):
