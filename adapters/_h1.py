@@ -236,6 +236,8 @@ class Connections:
                 ssl=self._tls,
                 server_hostname=self._host if self._tls else None,
             )
+        except TimeoutError as exc:  # the system's own (ETIMEDOUT); ours is raised in post
+            raise httpx.ConnectTimeout(str(exc), request=call.httpx_request()) from exc
         except OSError as exc:
             raise httpx.ConnectError(str(exc), request=call.httpx_request()) from exc
         return connection
@@ -244,6 +246,9 @@ class Connections:
         call.phase = "read"
         try:
             return await connection.exchange(request)
+        except TimeoutError as exc:  # the system's own (ETIMEDOUT); ours is raised in post
+            connection.close()
+            raise httpx.ReadTimeout(str(exc), request=call.httpx_request()) from exc
         except (OSError, httptools.HttpParserError) as exc:
             connection.close()
             if not connection.started and isinstance(exc, ConnectionError):

@@ -15,6 +15,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from adapters import _h1 as h1
 from adapters._h1 import Connections
 from adapters._transport import DEFAULT_HEADERS, AiohttpTransport, JsonPost, post
 
@@ -171,6 +172,37 @@ async def test_a_slow_answer_is_a_read_timeout_and_its_connection_is_dropped(
         await _post(pool, timeout_s=0.2)
     assert await _post(pool) == b'{"a": 1}'
     assert dept.connections == 2
+    await pool.aclose()
+
+
+@pytest.mark.asyncio
+async def test_the_systems_own_read_timeout_is_a_read_timeout(
+    department: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection the kernel gives up on (ETIMEDOUT) while an answer is awaited, long before
+    the call's own deadline: httpx.ReadTimeout, not a protocol error, and the connection goes."""
+    made: list[h1._Connection] = []
+
+    class Recorded(h1._Connection):
+        def __init__(self) -> None:
+            super().__init__()
+            made.append(self)
+
+    monkeypatch.setattr(h1, "_Connection", Recorded)
+    asked = asyncio.Event()
+
+    def reply(connection: int, request: int) -> bytes:
+        asked.set()
+        return b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n{"  # the rest never comes
+
+    dept = await department(reply)
+    pool = Connections("127.0.0.1", dept.port)
+    call = asyncio.create_task(_post(pool, timeout_s=30.0))
+    await asyncio.wait_for(asked.wait(), 5.0)
+    made[0].connection_lost(TimeoutError(110, "Connection timed out"))
+    with pytest.raises(httpx.ReadTimeout, match="timed out"):
+        await asyncio.wait_for(call, 5.0)
+    assert not made[0].open
     await pool.aclose()
 
 
