@@ -64,7 +64,8 @@ class Store:
     def __init__(self, engine: AsyncEngine, audit: AuditAppender) -> None:
         self.engine = engine
         self.audit = audit
-        self._writer = Writer(engine, audit)
+        # SQLite's transactions run inline, never suspending: callers may commit their batch
+        self._writer = Writer(engine, audit, in_caller=engine.dialect.name == "sqlite")
 
     async def close(self) -> None:
         """Wait for the writes already queued to commit (the engine is the caller's to dispose)."""

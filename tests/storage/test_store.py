@@ -334,6 +334,7 @@ async def test_stopped_writer_fails_its_batch_and_the_queued_callers(
 ) -> None:
     """Cancelling the writer mid-batch fails the caller in it and the one queued behind it."""
     store, audit = counted
+    store._writer = Writer(store.engine, audit)  # the writer task, even on SQLite
     audit.gate = asyncio.Event()
     first = asyncio.create_task(store.accept(request_row("r1"), b"x"))
     await audit.entered.wait()
@@ -427,3 +428,67 @@ async def test_one_queued_job_commits_at_once_while_others_wait_on_their_sources
     sources.set()
     assert await other == 1
     await lingering.close()
+
+
+async def _turns_to_write(store: Store, request_id: str) -> tuple[int, list[str]]:
+    """Turns of the event loop a lone accept takes, and the writer tasks seen meanwhile."""
+    turns = 0
+
+    async def ticker() -> None:
+        nonlocal turns
+        while True:
+            await asyncio.sleep(0)
+            turns += 1
+
+    ticking = asyncio.create_task(ticker())
+    await asyncio.sleep(0)  # the ticker is running
+    started = turns
+    try:
+        write = asyncio.create_task(store.accept(request_row(request_id), b"x"))
+        await asyncio.sleep(0)
+        writers = [
+            t.get_name() for t in asyncio.all_tasks() if t.get_name() == "hedui-store-writer"
+        ]
+        await write
+    finally:
+        ticking.cancel()
+    return turns - started, writers
+
+
+@pytest.mark.asyncio
+async def test_a_lone_write_on_sqlite_commits_in_its_callers_task(
+    store: Store, db_url: str
+) -> None:
+    """On SQLite a lone write commits in its caller's task: one turn of the loop fewer."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("callers commit their batch only on SQLite")
+    in_task = Store(store.engine, SqlStorage(store.engine))
+    in_task._writer = Writer(store.engine, SqlStorage(store.engine))  # the writer task's way
+    task_turns, task_writers = await _turns_to_write(in_task, "by-task")
+    caller_turns, caller_writers = await _turns_to_write(store, "by-caller")
+    assert (task_writers, caller_writers) == (["hedui-store-writer"], [])
+    assert caller_turns == task_turns - 1
+    assert await rows(store, requests) == 2
+
+
+@pytest.mark.asyncio
+async def test_a_caller_cancelled_while_committing_its_batch_hands_the_rest_on(
+    counted: tuple[Store, CountingAudit], db_url: str
+) -> None:
+    """Cancelling the caller that commits a batch drops its own job only; the others commit."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("callers commit their batch only on SQLite")
+    store, audit = counted
+    audit.gate = asyncio.Event()
+    first = asyncio.create_task(store.accept(request_row("r1"), b"x"))
+    second = asyncio.create_task(store.accept(request_row("r2"), b"y"))
+    await audit.entered.wait()  # both jobs are in the first caller's batch, in its transaction
+    first.cancel()
+    await asyncio.sleep(0)
+    audit.gate.set()
+    async with asyncio.timeout(10):
+        outcomes = await asyncio.gather(first, second, return_exceptions=True)
+    assert [type(o) for o in outcomes] == [asyncio.CancelledError, int]
+    assert outcomes[1] == 0  # the rolled-back batch appended nothing
+    assert await rows(store, requests) == 1
+    assert audit.appends == 2  # the cancelled batch, then the second job's own
