@@ -157,9 +157,9 @@ class Writer:
     async def _drain_in_caller(self, mine: asyncio.Future[int | None]) -> int | None:
         """Commit the batch that starts with this caller's job in this caller's task.
 
-        The writer task costs a turn of the event loop to start and its caller another to hear
-        back; here the caller gives one turn (:meth:`_linger`) for others to join the batch and
-        has its answer when the batch commits. Jobs left queued go to the writer task. For
+        The caller gives the loop the turns the writer task would (its start, then
+        :meth:`_linger`), so the same jobs join the batch, and has its answer when the batch
+        commits instead of one turn later. Jobs left queued go to the writer task. For
         engines whose transactions never suspend (the inline SQLite): if the caller is cancelled,
         it can only be before its batch began or while waiting for the connection, so the jobs
         not yet answered are put back at the head of the queue, and only its own is dropped.
@@ -178,6 +178,9 @@ class Writer:
             raise
         except Exception as exc:
             _fail(batch, exc)
+        except BaseException as exc:  # the process is going down: nobody may be left waiting
+            _fail(batch, RuntimeError("the store writer was stopped"), exc)
+            raise
         finally:
             self._draining = False
             done.set_result(None)
