@@ -14,10 +14,16 @@ a fresh database in a fresh child process. Per verification it reports:
    the ratio is SQLite's write amplification;
 3. the database file (main + ``-wal``) after the gateway closed, over the number of reports.
 
+1 and 2 are measured again with **one caller** (a third of the verifications, half the
+warm-up): every group-commit transaction then holds a single write, as below saturation, where
+``latency`` runs; the difference to 32 callers is what batching saves.
+
 Nothing is judged: the point is to make changes measurable.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 from bench._common import Options
 from bench._footprint import FootprintSpec, measure, sign_and_hash
@@ -38,7 +44,17 @@ def run(opts: Options) -> list[Result]:
     rounds = alternate(
         opts.rounds, lambda: in_child(measure, spec), lambda: in_child(sign_and_hash, spec)
     )
-    return footprint_results(rounds, spec)
+    # one caller: every transaction holds one request's write, as below saturation
+    alone = dataclasses.replace(spec, n=n // 3, warmup=warmup // 2, concurrency=1)
+    lone_rounds = alternate(
+        opts.rounds, lambda: in_child(measure, alone), lambda: in_child(sign_and_hash, alone)
+    )
+    cpu, written, file = footprint_results(rounds, spec)
+    lone = [
+        dataclasses.replace(result, metric=f"{result.metric}, one caller")
+        for result in footprint_results(lone_rounds, alone)[:2]  # its file: the same rows
+    ]
+    return [cpu, written, *lone, file]
 
 
 def footprint_results(rounds: Rounds, spec: FootprintSpec) -> list[Result]:
