@@ -34,8 +34,8 @@ Who commits: on an engine whose transactions never suspend (the inline SQLite,
 forms the batch exactly as the writer task would (same turns, same lingering) and then has its
 answer without waiting one more turn of the loop for the task to wake it; jobs queued behind
 that batch go to the writer task. Below saturation every write pays that turn, twice per
-request (bench ``steps``, issue 6: accept p50 −15 %, record p50 −7 %; served ``latency``, two
-alternated pairs: p50 +11.9 / +6.9 → +8.3 / +5.5 ms over the slowest source). Elsewhere
+request (bench ``steps``, issue 6: accept p50 −15 %, record p50 −7 %; served ``latency``, four
+alternated pairs: p99 over the slowest source lower in all four, p50 in three). Elsewhere
 (PostgreSQL) the writer task commits every batch, so no caller's cancellation can land in a
 transaction whose outcome is unknown.
 
@@ -136,8 +136,7 @@ class Writer:
         self._linger_s = linger_s
         self._patience_turns = patience_turns
         self._in_caller = in_caller
-        self._draining = False  # a caller is committing a batch in its own task …
-        self._caller_batch: asyncio.Future[None] | None = None  # … done when it is through
+        self._caller_batch: asyncio.Future[None] | None = None  # done when the caller's is
         self._queue: deque[tuple[Job, asyncio.Future[int | None]]] = deque()
         self._task: asyncio.Task[None] | None = None
         # called after each committed transaction with its number of jobs and its duration
@@ -147,7 +146,7 @@ class Writer:
         """The job's leaf index once committed; None if it hit a unique-key conflict."""
         future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
         self._queue.append((job, future))
-        if self._draining or not (self._task is None or self._task.done()):
+        if not self._idle():
             return await future  # the batch being formed, or the next one, takes it
         if self._in_caller:
             return await self._drain_in_caller(future)
@@ -164,7 +163,6 @@ class Writer:
         it can only be before its batch began or while waiting for the connection, so the jobs
         not yet answered are put back at the head of the queue, and only its own is dropped.
         """
-        self._draining = True
         self._caller_batch = done = asyncio.get_running_loop().create_future()
         batch: list[tuple[Job, asyncio.Future[int | None]]] = []
         try:
@@ -182,21 +180,20 @@ class Writer:
             _fail(batch, RuntimeError("the store writer was stopped"), exc)
             raise
         finally:
-            self._draining = False
             done.set_result(None)
-            if self._queue and (self._task is None or self._task.done()):
+            if self._queue and self._idle():
                 self._task = asyncio.create_task(self._drain(), name="hedui-store-writer")
         return mine.result()
 
     async def close(self) -> None:
         """Wait until everything queued so far is committed (or has failed)."""
-        while True:
-            if self._draining and self._caller_batch is not None:
-                await asyncio.wait([self._caller_batch])
-            elif self._task is not None and not self._task.done():
-                await asyncio.wait([self._task])
-            else:
-                return
+        while not self._idle():
+            busy = [f for f in (self._caller_batch, self._task) if f is not None and not f.done()]
+            await asyncio.wait(busy)
+
+    def _idle(self) -> bool:
+        """Neither the writer task nor a caller is committing (or about to)."""
+        return all(f is None or f.done() for f in (self._caller_batch, self._task))
 
     async def _drain(self) -> None:
         batch: list[tuple[Job, asyncio.Future[int | None]]] = []
