@@ -11,6 +11,10 @@ Alternated with the gateway's rounds, the contract prototype (:mod:`bench._floor
 DESIGN.md's contracts require, with the same sources) serves the same load: its excess over the
 slowest source is what any pipeline keeping the contracts would add here (reported, no target;
 it always stores in SQLite and runs in one process, whatever ``--postgres`` and ``--workers`` say).
+Both report the server's CPU per request at that load: "half of saturation" is half of the
+gateway's *throughput* at saturation, where group commit puts twenty requests in a transaction;
+at half of it most transactions hold one request, so the loop is busier than half (session 13 in
+docs/BENCHMARKS.md), and the time a request waits for the loop follows from that.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from bench._cases import serialised_requests
 from bench._common import Options, gateway_database
 from bench._floor import floor_main
 from bench._load import LoadResult, LoadSpec, percentile, run_load
-from bench._procs import ServerProcess
+from bench._procs import ServerProcess, cpu_seconds
 from bench._servers import GatewaySpec, gateway_main
 from bench.harness import Result, Rounds, Target, alternate
 
@@ -61,7 +65,7 @@ def run(opts: Options) -> list[Result]:
         print(f"  saturation {saturation:.0f} req/s; open loop at {rate:.0f} req/s")
         counter = iter(range(10_000))
 
-        def round_(server: GatewaySpec, entry: Entry = gateway_main) -> LoadResult:
+        def round_(server: GatewaySpec, entry: Entry = gateway_main) -> Served:
             # A fresh database each round: requests left in flight by the last round would be
             # resumed at start-up, one by one, each waiting for the hung source.
             n = next(counter)
@@ -102,6 +106,14 @@ def _saturation(spec: GatewaySpec, requests: list[bytes], opts: Options) -> floa
         return run_load(load).rps
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Served:
+    """One open-loop round: what the client measured, and the server's CPU meanwhile."""
+
+    result: LoadResult
+    cpu_ms_per_request: float  # all the server's processes and threads, warm-up included
+
+
 def _open_loop(
     spec: GatewaySpec,
     requests: list[bytes],
@@ -109,7 +121,7 @@ def _open_loop(
     opts: Options,
     tag: str,
     entry: Entry = gateway_main,
-) -> LoadResult:
+) -> Served:
     with ServerProcess(entry, spec) as server:
         load = LoadSpec(
             server.address,
@@ -125,12 +137,19 @@ def _open_loop(
             tag=tag,
             channels=opts.channels,
         )
-        return run_load(load)
+        cpu = cpu_seconds(server.pid)
+        result = run_load(load)
+        cpu = cpu_seconds(server.pid) - cpu
+    # the open loop sends at ``rate`` through the warm-up and the measured window alike
+    sent = rate * (load.warmup_s + load.duration_s)
+    return Served(result, 1000 * cpu / sent)
 
 
-def _sample(result: LoadResult) -> dict[str, float]:
+def _sample(served: Served) -> dict[str, float]:
+    result = served.result
     base = slowest_of_seven(max(result.completed, 1), seed=result.completed)
     return {
+        "cpu_ms": served.cpu_ms_per_request,
         "p50_ms": percentile(result.latencies_ms, 0.50),
         "p99_ms": percentile(result.latencies_ms, 0.99),
         "base_p50_ms": percentile(base, 0.50),
@@ -197,6 +216,17 @@ def _results(rounds: Rounds, hang: Rounds, saturation: float) -> list[Result]:
             f["base_p99_ms"],
             "slowest source",
             load,
+        ),
+        Result(
+            NAME,
+            "server CPU per request at this load",
+            "ms",
+            s["cpu_ms"],
+            Target("report"),
+            f["cpu_ms"],
+            "contract prototype",
+            load,
+            "every thread of the server, warm-up included: how busy the load keeps it",
         ),
         Result(NAME, "errors", "count", s["errors"], Target("at_most", 0), load=load),
         Result(
