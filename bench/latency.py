@@ -12,8 +12,8 @@ DESIGN.md's contracts require, with the same sources) serves the same load: its 
 slowest source is what any pipeline keeping the contracts would add here (reported, no target;
 it always stores in SQLite and runs in one process, whatever ``--postgres`` and ``--workers`` say).
 Both report the server's CPU per request at that load: "half of saturation" is half of the
-gateway's *throughput* at saturation, where group commit puts twenty requests in a transaction;
-at half of it most transactions hold one request, so the loop is busier than half (session 13 in
+gateway's *throughput* at saturation, where group commit puts 16–19 writes in a transaction; at
+half of it most transactions hold one write, so the loop is busier than half (session 13 in
 docs/BENCHMARKS.md), and the time a request waits for the loop follows from that.
 """
 
