@@ -26,13 +26,6 @@ class _MemoryTx:
         self.integrated_size = store.integrated_size_now()
         self.staged: list[tuple[NodeId, bytes]] = []
 
-    async def pending(self, limit: int) -> list[bytes]:
-        start = self.integrated_size
-        return list(self._store.leaves[start : start + limit])
-
-    async def read_nodes(self, ids: Collection[NodeId]) -> dict[NodeId, bytes]:
-        return await self._store.read_nodes(ids)
-
     async def write_nodes(self, nodes: Sequence[tuple[NodeId, bytes]]) -> None:
         self.staged.extend(nodes)
 

@@ -398,13 +398,6 @@ class _SqlTx:
         self._conn = conn
         self.integrated_size = integrated_size
 
-    async def pending(self, limit: int) -> list[bytes]:
-        start = self.integrated_size
-        return await _entries(self._conn, start, start + limit)
-
-    async def read_nodes(self, ids: Collection[NodeId]) -> dict[NodeId, bytes]:
-        return await _read_nodes(self._conn, ids)
-
     async def write_nodes(self, written: Sequence[tuple[NodeId, bytes]]) -> None:
         rows = [{"level": lv, "idx": i, "hash": h} for (lv, i), h in written]
         await self._conn.run_sync(driver_executemany, _INSERT_NODES, rows)

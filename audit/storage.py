@@ -69,20 +69,25 @@ class LogStorage(Protocol):
 
 
 class IntegrationTx(Protocol):
-    """One integration pass, serialised against other integrators, committed on clean exit."""
+    """The write of one integration pass: serialised against other integrators (it holds the
+    integration lock), committed on clean exit. ``integrated_size`` is read under the lock."""
 
     integrated_size: int
 
-    async def pending(self, limit: int) -> list[bytes]:
-        """Entries from ``integrated_size`` on, at most ``limit`` of them."""
-        ...
-
-    async def read_nodes(self, ids: Collection[NodeId]) -> dict[NodeId, bytes]: ...
     async def write_nodes(self, nodes: Sequence[tuple[NodeId, bytes]]) -> None: ...
 
 
 class TreeStore(ABC):
     """RFC 6962 tree operations over a backend's node primitives."""
+
+    @abstractmethod
+    async def size(self) -> int: ...
+
+    @abstractmethod
+    async def integrated_size(self) -> int: ...
+
+    @abstractmethod
+    async def entries(self, start: int, end: int) -> list[bytes]: ...
 
     @abstractmethod
     async def read_nodes(self, ids: Collection[NodeId]) -> dict[NodeId, bytes]: ...
@@ -96,17 +101,33 @@ class TreeStore(ABC):
         yield self
 
     async def integrate(self, max_batch: int = 10_000) -> int:
-        """Hash up to ``max_batch`` pending leaves into stored nodes; return the integrated size."""
+        """Hash up to ``max_batch`` pending leaves into stored nodes; return the integrated size.
+
+        1. Read, without the integration lock: the integrated size, the entries pending after
+           it and the border of the integrated tree. All three are immutable once written.
+        2. Hash them into the new nodes (:func:`merkle.extend`, pure).
+        3. Under the lock, write the nodes if the integrated size is still the one read in 1;
+           if another integrator moved it meanwhile, write nothing and return its size.
+
+        So the lock is held for the write only. An integrator in a process of its own (the
+        gateway's, gateway/integrator_process.py) then holds SQLite's write lock while it
+        writes its nodes, not while it reads and hashes, and the serving process's commits
+        seldom wait for it.
+        """
         if max_batch < 1:
             raise ValueError(f"max_batch must be positive, not {max_batch}")
-        async with self.integration() as tx:
-            start = tx.integrated_size
-            entries = await tx.pending(max_batch)
-            if not entries:
+        async with self.reading() as view:  # 1.
+            start = await view.integrated_size()
+            end = min(await view.size(), start + max_batch)
+            if end <= start:
                 return start
+            entries = await view.entries(start, end)
             border = merkle.perfect_nodes(0, start)
-            stored = await tx.read_nodes(border)
-            done, size = merkle.extend(start, [stored[n] for n in border], entries)
+            stored = await view.read_nodes(border)
+        done, size = merkle.extend(start, [stored[n] for n in border], entries)  # 2.
+        async with self.integration() as tx:  # 3.
+            if tx.integrated_size != start:
+                return tx.integrated_size
             await tx.write_nodes(done)
             return size
 

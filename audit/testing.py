@@ -93,6 +93,23 @@ class LogStorageConformance:
         assert await store.root(10) == merkle.root(hashes)
 
     @pytest.mark.asyncio
+    async def test_concurrent_integrations_write_each_node_once(self, store: LogStorage) -> None:
+        """Integrators racing over the same pending leaves leave one correct tree: an integrator
+        that read before another one wrote writes nothing and reports the size reached."""
+        await store.append(sample_entries(5))
+        await store.integrate(max_batch=2)
+        await store.append(sample_entries(13)[5:])
+        sizes = await asyncio.gather(*(store.integrate(max_batch=5) for _ in range(4)))
+        assert all(size in (7, 12, 13) for size in sizes), sizes
+        while await store.integrate(max_batch=5) < 13:
+            pass
+        hashes = [merkle.leaf_hash(e) for e in sample_entries(13)]
+        assert await store.integrated_size() == 13
+        for n in (2, 7, 12, 13):
+            assert await store.root(n) == merkle.root(hashes[:n])
+        assert await store.node_range(0, 0, 13) == hashes
+
+    @pytest.mark.asyncio
     async def test_sizes_beyond_integration_raise(self, store: LogStorage) -> None:
         """Roots and proofs past the integrated size raise LogRangeError."""
         await store.append(sample_entries(6))

@@ -51,6 +51,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="pipeline/http/latency: the gateway on fresh local PostgreSQL databases, not SQLite",
     )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="latency: the open-loop rate (req/s) instead of half of the measured saturation, "
+        "to compare two versions at the same load",
+    )
     parser.add_argument("--profile", action="store_true", help="py-spy the pipeline server")
     parser.add_argument(
         "--loop",
@@ -79,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         workers=args.workers,
         postgres=args.postgres,
         channels=args.channels or args.workers,
+        rate=args.rate,
     )
     started = datetime.now(UTC)
     print(f"{started:%Y-%m-%d %H:%M:%S} UTC · {uptime()} · servers on {args.loop}")

@@ -67,6 +67,7 @@ class Options:
     workers: int = 1  # server processes, for the gateway and its echo baseline alike
     postgres: bool = False  # the gateway on a fresh PostgreSQL database instead of SQLite
     channels: int = 1  # client channels (connections); give each worker at least one
+    rate: float | None = None  # latency: a fixed open-loop rate instead of half of saturation
     results_dir: Path = RESULTS_DIR
 
     def seconds(self, full: float, quick: float) -> float:

@@ -11,6 +11,7 @@ bounded.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing as mp
 import os
 import traceback
@@ -30,6 +31,7 @@ __all__ = [
     "run_on",
     "serve_until_stopped",
     "spawn",
+    "tree_rss_mib",
 ]
 
 S = TypeVar("S")
@@ -127,7 +129,8 @@ async def _wait_for_stop(conn: Connection, limit_s: float = 24 * 3600) -> None:
 def in_child(work: Callable[[S], R], arg: S, timeout_s: float = 900) -> R:
     """``work(arg)`` in a fresh child process (both picklable); raise if it fails or hangs."""
     parent, child = spawn.Pipe(duplex=False)
-    process = spawn.Process(target=_child_main, args=(work, arg, child), daemon=True)
+    # not a daemon: a gateway in it starts its integrator process (gateway/integrator_process.py)
+    process = spawn.Process(target=_child_main, args=(work, arg, child), daemon=False)
     process.start()
     child.close()
     try:
@@ -162,6 +165,16 @@ def rss_mib(pid: int | None = None) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def tree_rss_mib(pid: int) -> float:
+    """Resident set size of a process and its live descendants (e.g. a gateway's integrator
+    process), in MiB. Pages they share are counted once per process, as ``ps`` would."""
+    total = 0.0
+    for p in [pid, *_descendants(pid)]:
+        with contextlib.suppress(FileNotFoundError, RuntimeError):  # exited, or a zombie
+            total += rss_mib(p)
+    return total
 
 
 def cpu_seconds(pid: int) -> float:

@@ -59,10 +59,16 @@ def run(opts: Options) -> list[Result]:
             tmp, "", latency_ms=SOURCE_MS, event_loop=opts.event_loop, workers=opts.workers
         )
         hung = dataclasses.replace(spec, hang="bank")
-        with _fresh_database(opts, tmp, "saturation") as url:
-            saturation = _saturation(dataclasses.replace(spec, database_url=url), requests, opts)
-        rate = saturation / 2
-        print(f"  saturation {saturation:.0f} req/s; open loop at {rate:.0f} req/s")
+        if opts.rate is not None:  # --rate: the same load for two versions compared
+            rate = opts.rate
+            note = f"open loop at {rate:.0f} req/s (--rate; saturation not measured)"
+        else:
+            with _fresh_database(opts, tmp, "saturation") as url:
+                spec_now = dataclasses.replace(spec, database_url=url)
+                saturation = _saturation(spec_now, requests, opts)
+            rate = saturation / 2
+            note = f"open loop at {rate:.0f} req/s (saturation {saturation:.0f})"
+        print(f"  {note}")
         counter = iter(range(10_000))
 
         def round_(server: GatewaySpec, entry: Entry = gateway_main) -> Served:
@@ -78,7 +84,7 @@ def run(opts: Options) -> list[Result]:
             opts.rounds, lambda: _sample(round_(spec)), lambda: _sample(round_(spec, floor_main))
         )
         hang = alternate(opts.rounds, lambda: _sample(round_(hung)), None)
-    return _results(rounds, hang, saturation)
+    return _results(rounds, hang, note)
 
 
 @contextlib.contextmanager
@@ -160,10 +166,9 @@ def _sample(served: Served) -> dict[str, float]:
     }
 
 
-def _results(rounds: Rounds, hang: Rounds, saturation: float) -> list[Result]:
+def _results(rounds: Rounds, hang: Rounds, note: str) -> list[Result]:
     s, h, load = rounds.subject, hang.subject, rounds.load
     f = rounds.baseline  # the contract prototype
-    note = f"open loop at {saturation / 2:.0f} req/s (saturation {saturation:.0f})"
     hung = f"bank hangs; source timeout {SOURCE_TIMEOUT_MS:.0f} ms"
     return [
         Result(

@@ -1,7 +1,8 @@
 """``memory``: the gateway's resident memory with 1,000 requests in flight, and over a soak.
 
 In flight: every source answers after 3 s, and 1,000 callers (over 10 connections) each keep a
-request open; the server's RSS is sampled from ``/proc`` while they wait. Baseline: the echo
+request open; the server's RSS (its whole process tree: the gateway and its integrator
+process) is sampled from ``/proc`` while they wait. Baseline: the echo
 server holding 1,000 calls for 3 s the same way. Soak: instant sources, an open-loop load of
 ``RATE`` requests/s for ``--soak-seconds``; the RSS at the end is compared with the RSS after
 the first fifth (warm-up): target no growth (≤ 5 MiB).
@@ -21,7 +22,7 @@ from typing import Any
 from bench._cases import serialised_requests
 from bench._common import Options
 from bench._load import LoadResult, LoadSpec, run_load
-from bench._procs import ServerProcess, rss_mib
+from bench._procs import ServerProcess, tree_rss_mib
 from bench._servers import EchoSpec, GatewaySpec, echo_main, gateway_main
 from bench.harness import Result, Target, alternate, load_average
 from bench.pipeline import response_size
@@ -87,7 +88,7 @@ def _in_flight(
 ) -> dict[str, float]:
     with ServerProcess(entry, spec) as server:
         time.sleep(0.5)
-        idle = rss_mib(server.pid)
+        idle = tree_rss_mib(server.pid)
         load = LoadSpec(
             server.address,
             requests,
@@ -117,7 +118,7 @@ def _sampled(
     samples: list[float] = []
     thread.start()
     for _ in range(100_000):
-        samples.append(rss_mib(pid))
+        samples.append(tree_rss_mib(pid))
         thread.join(every_s)
         if not thread.is_alive():
             break

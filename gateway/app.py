@@ -17,8 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.base import Adapter
 from audit.events import KeyCreated, entry_bytes
-from audit.integrate import Integrator
-from audit.note import NoteSigner
 from audit.sql import SqlStorage
 from gateway import migrate
 from gateway.config import Settings
@@ -26,6 +24,7 @@ from gateway.config_audit import record_config_changes
 from gateway.config_view import adapter_digests
 from gateway.db import create_engine
 from gateway.fanout import observe_answers
+from gateway.integrator_process import IntegratorProcess, make_integrator
 from gateway.keyring import KeyRing
 from gateway.metrics import Metrics, MetricsEndpoint
 from gateway.pipeline import Pipeline
@@ -37,12 +36,6 @@ from gateway.store import Store
 __all__ = ["Gateway", "code_version"]
 
 log = structlog.get_logger(__name__)
-
-# The integrator shares the serving loop: 256 leaves per transaction hold it for about 2.4 ms
-# on SQLite, and a pause of three times that after each keeps it under a quarter of the loop
-# (a second's worth of leaves at half of saturation took 16 ms in one; audit/integrate.py).
-INTEGRATION_CHUNK = 256
-INTEGRATION_PAUSE_RATIO = 3.0
 
 
 def code_version() -> str:
@@ -80,14 +73,11 @@ class Gateway:
         for item in self.adapters:
             observe_answers(item.adapter, self.metrics.observe_answer)
         self.metrics_endpoint = MetricsEndpoint(self.metrics)
-        self.integrator = Integrator(
-            store=audit_log,
-            signer=NoteSigner(settings.log_origin, keys.private_key("checkpoint")),
-            origin=settings.log_origin,
-            clock=pipeline.clock,
-            chunk=INTEGRATION_CHUNK,
-            pause_ratio=INTEGRATION_PAUSE_RATIO,
+        # passes on this loop: at close, in tests, and with integrator_process = false
+        self.integrator = make_integrator(
+            audit_log, keys.private_key("checkpoint"), settings, pipeline.clock
         )
+        self.integrator_process: IntegratorProcess | None = None  # set by start_background
 
     @classmethod
     async def open(
@@ -154,11 +144,27 @@ class Gateway:
 
         Resuming runs beside serving (``self.resuming``): a restart after a crash with many
         requests in flight, some waiting on a hung source, must not keep the gateway down.
+        The log is integrated in a child process (gateway/integrator_process.py), or on this
+        loop with ``integrator_process = false``.
         """
         self.resuming = asyncio.create_task(self._resume())
         self._tasks += [self.resuming, asyncio.create_task(self._resume_periodically())]
-        loop = self.integrator.run_periodically(self.settings.checkpoint_interval_s, self._stop)
-        self._tasks.append(asyncio.create_task(loop))
+        in_child = self.settings.integrator_process
+        if in_child and not IntegratorProcess.possible():
+            log.warning("integrator_on_loop", reason="a daemonic process may not start one")
+            in_child = False
+        if in_child:
+            child = IntegratorProcess(self.settings, self.keys.private_key("checkpoint"))
+            self.integrator_process = child
+            child.start()
+            if not await child.ready():  # supervise() starts it again; the log only waits
+                log.error("integrator_process_not_ready", pid=child.pid)
+            self._tasks.append(asyncio.create_task(child.supervise(self._stop)))
+        else:
+            passes = self.integrator.run_periodically(
+                self.settings.checkpoint_interval_s, self._stop
+            )
+            self._tasks.append(asyncio.create_task(passes))
         await self.start_metrics()
 
     async def _resume(self) -> None:
@@ -203,6 +209,8 @@ class Gateway:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if self.integrator_process is not None:
+            await self.integrator_process.stop()
         await self.pipeline.store.close()  # queued writes land before the engine goes
         with contextlib.suppress(Exception):
             await self.integrator.run_once()

@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     sources: dict[str, DeclarativeSpec] = Field(default_factory=dict)  # declarative, no Python
     log_origin: str = "hedui.example/log"  # the checkpoint origin line
     checkpoint_interval_s: float = 1.0
+    integrator_process: bool = True  # integrate the audit log in a child process, not the loop
     max_message_bytes: int = 4 * 1024 * 1024
     policy_dir: Path | None = None  # policy files (TOML); None: the shipped examples
     metrics_listen: str = "127.0.0.1:9464"  # Prometheus endpoint host:port; "": none

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 
 import pytest
 import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from audit import merkle
 from audit.memory import MemoryStorage
+from audit.merkle import NodeId
 from audit.sql import SqlStorage
 from audit.storage import LogStorage
 from audit.testing import LogStorageConformance, sample_entries
@@ -101,3 +103,35 @@ async def test_integration_runs_alongside_appends(engine: AsyncEngine) -> None:
     while await store.integrated_size() < await store.size():
         await store.integrate()
     assert len(await store.node_range(0, 0, 60)) == 60
+
+
+class _Overtaken(MemoryStorage):
+    """A store where another integrator integrates everything while this one reads the border."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.overtake = False
+
+    async def read_nodes(self, ids: Collection[NodeId]) -> dict[NodeId, bytes]:
+        found = await super().read_nodes(ids)
+        if self.overtake:
+            self.overtake = False
+            assert await self.integrate() == await self.size()
+        return found
+
+
+@pytest.mark.asyncio
+async def test_an_overtaken_integration_writes_nothing() -> None:
+    """An integration whose read was overtaken by another one's write returns the size the
+    other reached, writes no node of its own, and the tree stays the naive RFC 6962 tree."""
+    store = _Overtaken()
+    await store.append(sample_entries(3))
+    await store.integrate()
+    await store.append(sample_entries(9)[3:])
+    store.overtake = True
+    assert await store.integrate(max_batch=2) == 9  # its own pass would have stopped at 5
+    # the memory store counts the leaf nodes written: two more would make it 11
+    assert await store.integrated_size() == 9
+    hashes = [merkle.leaf_hash(e) for e in sample_entries(9)]
+    assert await store.root(9) == merkle.root(hashes)
+    assert len(store.nodes) == 9 + 4 + 2 + 1  # one per perfect subtree
