@@ -154,7 +154,8 @@ class Gateway:
             log.warning("integrator_on_loop", reason="a daemonic process may not start one")
             in_child = False
         if in_child:
-            child = IntegratorProcess(self.settings, self.keys.private_key("checkpoint"))
+            key = self.keys.private_key("checkpoint")
+            child = IntegratorProcess(self.settings, key, self.metrics.integrator_restarts.inc)
             self.integrator_process = child
             child.start()
             if not await child.ready():  # supervise() starts it again; the log only waits

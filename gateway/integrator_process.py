@@ -79,8 +79,14 @@ def make_integrator(
 class IntegratorProcess:
     """One child process integrating the log of ``settings.database_url``; see the module."""
 
-    def __init__(self, settings: Settings, key: Ed25519PrivateKey) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        key: Ed25519PrivateKey,
+        on_restart: Callable[[], object] | None = None,
+    ) -> None:
         self._settings = settings
+        self._on_restart = on_restart  # e.g. the hedui_integrator_restarts counter
         self._key = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
         self._stop = _SPAWN.Event()
         self._ready = _SPAWN.Event()  # set by the child once it has opened the database
@@ -140,6 +146,8 @@ class IntegratorProcess:
                 await asyncio.wait_for(stopping.wait(), timeout=RESTART_PAUSE_S)
             if not stopping.is_set():
                 self.restarts += 1
+                if self._on_restart is not None:
+                    self._on_restart()
                 self.start()
 
     async def stop(self, grace_s: float = STOP_GRACE_S) -> None:

@@ -76,6 +76,10 @@ class Metrics:
             "hedui_store_commit_duration_seconds", "One group-commit transaction, start to commit",
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0), registry=r,
         )  # fmt: skip
+        self.integrator_restarts = Counter(
+            "hedui_integrator_restarts", "Integrator processes started again after dying",
+            registry=r,
+        )  # fmt: skip
         # The labelled children, each looked up once (see _Children).
         self._rpc_requests = _Children(self.rpc_requests)
         self._rpc_errors = _Children(self.rpc_errors)

@@ -89,6 +89,7 @@ async def test_a_child_that_dies_is_started_again(gateway: Gateway) -> None:
     assert child.restarts == 1
     assert child.alive()
     assert child.pid != first
+    assert b"hedui_integrator_restarts_total 1.0" in gateway.metrics.exposition()
     await gateway.audit_log.append([b"after the restart"])
     await _integrated(gateway, await gateway.audit_log.size())
 
