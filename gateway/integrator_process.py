@@ -4,10 +4,12 @@ Appending leaves is part of each request's transaction; integrating them into th
 and signing a checkpoint is a periodic pass (:mod:`audit.integrate`), separate by design, as
 in Trillian and Tessera. On the serving loop every pass holds up the requests in flight: a
 second's worth of leaves takes milliseconds of CPU, and on SQLite a statement never yields.
-Measured with the integrator switched off (bench ``latency``, issue 6, two alternated pairs):
-the p99 over the slowest source fell by 8–10 ms and the p50 by 1.3–1.8 ms, with the server
-CPU per request 4–26 % lower. So the gateway runs the passes in a child process instead, on
-the machine's other core:
+With the integrator switched off (bench ``latency``, issue 6, two alternated pairs) the p99
+over the slowest source fell by 8–11 ms. So the gateway runs the passes in a child process
+instead, on the machine's other core. Measured against the same passes on the loop (five
+alternated pairs at a fixed load, docs/BENCHMARKS.md, session 14): the p99 lower in all five,
+the p50 unchanged within the noise, the CPU per request of both processes together 1–12 %
+higher (SQLite's lock and page cache are shared with a second writer).
 
 1. :meth:`IntegratorProcess.start` spawns the child (``spawn``: gRPC must not be forked). It
    opens its own engine on the same database and integrates every ``checkpoint_interval_s``
@@ -167,8 +169,9 @@ def _child_main(settings: Settings, key: bytes, stop: Event, ready: Event, paren
     """The child: integrate until ``stop`` is set, SIGTERM arrives or the parent is gone."""
     from gateway.logging import configure_logging
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent
-    configure_logging(json=settings.log_json, level=settings.log_level)  # stops us
+    # Ctrl-C in a terminal reaches the whole process group; the parent stops us through `stop`
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    configure_logging(json=settings.log_json, level=settings.log_level)
     asyncio.run(_integrate_until_stopped(settings, key, stop, ready, parent))
 
 
