@@ -16,23 +16,26 @@ from audit import merkle
 from audit.checkpoint import open_checkpoint
 from audit.note import NoteSigner
 from gateway.app import Gateway
-from gateway.config import load_settings
+from gateway.config import Settings, load_settings
 
 pytestmark = pytest.mark.asyncio
 
 WAIT_S = 30.0  # spawning a child imports the gateway: seconds on a busy machine
 
 
-@pytest_asyncio.fixture
-async def gateway(db_url: str, tmp_path: Path) -> AsyncIterator[Gateway]:
-    settings = load_settings(
+def _settings(db_url: str, tmp_path: Path, *, in_child: bool) -> Settings:
+    return load_settings(
         database_url=db_url,
         key_dir=tmp_path / "keys",
         metrics_listen="",
         checkpoint_interval_s=0.05,
-        integrator_process=True,
+        integrator_process=in_child,
     )
-    opened = await Gateway.open(settings, adapters=[])
+
+
+@pytest_asyncio.fixture
+async def gateway(db_url: str, tmp_path: Path) -> AsyncIterator[Gateway]:
+    opened = await Gateway.open(_settings(db_url, tmp_path, in_child=True), adapters=[])
     try:
         yield opened
     finally:
@@ -112,14 +115,7 @@ async def test_close_stops_the_child(gateway: Gateway) -> None:
 
 async def test_with_the_setting_off_the_loop_integrates(db_url: str, tmp_path: Path) -> None:
     """``integrator_process = false`` starts no child; the serving loop integrates."""
-    settings = load_settings(
-        database_url=db_url,
-        key_dir=tmp_path / "keys",
-        metrics_listen="",
-        checkpoint_interval_s=0.05,
-        integrator_process=False,
-    )
-    gateway = await Gateway.open(settings, adapters=[])
+    gateway = await Gateway.open(_settings(db_url, tmp_path, in_child=False), adapters=[])
     try:
         await gateway.start_background()
         assert gateway.integrator_process is None
