@@ -75,6 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(REGISTRY)}")
         return 2
+    if args.rate is not None and args.rate <= 0:
+        print(f"--rate must be a positive number of requests per second, not {args.rate}")
+        return 2
     names = args.names or [n for n in REGISTRY if n != "selftest"]
     opts = Options(
         rounds=args.rounds or (1 if args.quick else 3),

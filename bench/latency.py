@@ -3,7 +3,8 @@
 Seven in-process sources, each sleeping a uniform 5–50 ms per call. A request cannot be faster
 than the slowest of its seven answers, so the baseline is the distribution of that maximum, drawn
 from the same distribution the sources use (as many draws as answered requests). The load is
-open-loop at half the saturation throughput measured first (closed loop). Targets: p50 ≤
+open-loop at half the saturation throughput measured first (closed loop), or at ``--rate`` (to
+compare two versions at the same load; the verdict is then at that rate). Targets: p50 ≤
 baseline p50 + 3 ms, p99 ≤ baseline p99 + 15 ms. Then one source hangs: p99 must stay within the
 source timeout the gateway derives from the client's deadline (+ the same 15 ms).
 
