@@ -12,9 +12,9 @@ of it can serve side by side:
    the ``spawn`` method (gRPC must not be forked); each worker opens the gateway and listens
    on the same port, and the kernel spreads incoming *connections* across them (a client with
    one channel talks to one worker);
-3. only worker 0 runs the background work (resuming interrupted requests, integrating and
-   checkpointing the log); each worker serves metrics on its own port (``metrics_listen`` port
-   + worker index);
+3. only worker 0 runs the background work (resuming interrupted requests; starting the
+   integrator process that integrates and checkpoints the log); each worker serves metrics
+   on its own port (``metrics_listen`` port + worker index);
 4. SIGINT/SIGTERM stop every worker gracefully; if one worker dies, the others are stopped and
    the supervisor exits non-zero, so the service manager restarts the whole set;
 5. if the supervisor itself dies (SIGKILL, out of memory), each worker notices within a second
