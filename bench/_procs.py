@@ -27,6 +27,7 @@ __all__ = [
     "ServerProcess",
     "cpu_seconds",
     "in_child",
+    "main_thread_cpu_seconds",
     "rss_mib",
     "run_on",
     "serve_until_stopped",
@@ -182,9 +183,23 @@ def cpu_seconds(pid: int) -> float:
     return sum(_own_cpu_seconds(p) for p in [pid, *_descendants(pid)])
 
 
+def main_thread_cpu_seconds(pid: int) -> float:
+    """The same for the main thread of each of those processes only: their event loops.
+
+    In a server, the main thread runs the event loop, the others are gRPC's and the WAL
+    checkpointer's; the loop's share is what a request waits behind.
+    """
+    return sum(_stat_cpu_seconds(f"/proc/{p}/task/{p}/stat") for p in [pid, *_descendants(pid)])
+
+
 def _own_cpu_seconds(pid: int) -> float:
+    return _stat_cpu_seconds(f"/proc/{pid}/stat")
+
+
+def _stat_cpu_seconds(stat: str) -> float:
+    """utime + stime of a ``/proc/…/stat`` file (a process's or one thread's), in seconds."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        fields = Path(stat).read_text().rpartition(")")[2].split()
     except FileNotFoundError:  # exited meanwhile
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

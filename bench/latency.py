@@ -32,7 +32,7 @@ from bench._cases import serialised_requests
 from bench._common import Options, gateway_database
 from bench._floor import floor_main
 from bench._load import LoadResult, LoadSpec, percentile, run_load
-from bench._procs import ServerProcess, cpu_seconds
+from bench._procs import ServerProcess, cpu_seconds, main_thread_cpu_seconds
 from bench._servers import GatewaySpec, gateway_main
 from bench.harness import Result, Rounds, Target, alternate
 
@@ -119,6 +119,7 @@ class Served:
 
     result: LoadResult
     cpu_ms_per_request: float  # all the server's processes and threads, warm-up included
+    loop_cpu_ms_per_request: float  # their main threads only (the event loops)
 
 
 def _open_loop(
@@ -144,12 +145,13 @@ def _open_loop(
             tag=tag,
             channels=opts.channels,
         )
-        cpu = cpu_seconds(server.pid)
+        cpu, loops = cpu_seconds(server.pid), main_thread_cpu_seconds(server.pid)
         result = run_load(load)
         cpu = cpu_seconds(server.pid) - cpu
+        loops = main_thread_cpu_seconds(server.pid) - loops
     # the open loop sends at ``rate`` through the warm-up and the measured window alike
     sent = rate * (load.warmup_s + load.duration_s)
-    return Served(result, 1000 * cpu / sent)
+    return Served(result, 1000 * cpu / sent, 1000 * loops / sent)
 
 
 def _sample(served: Served) -> dict[str, float]:
@@ -157,6 +159,7 @@ def _sample(served: Served) -> dict[str, float]:
     base = slowest_of_seven(max(result.completed, 1), seed=result.completed)
     return {
         "cpu_ms": served.cpu_ms_per_request,
+        "loop_cpu_ms": served.loop_cpu_ms_per_request,
         "p50_ms": percentile(result.latencies_ms, 0.50),
         "p99_ms": percentile(result.latencies_ms, 0.99),
         "base_p50_ms": percentile(base, 0.50),
@@ -233,6 +236,17 @@ def _results(rounds: Rounds, hang: Rounds, note: str) -> list[Result]:
             "contract prototype",
             load,
             "every thread of the server, warm-up included: how busy the load keeps it",
+        ),
+        Result(
+            NAME,
+            "server CPU per request at this load, event loops only",
+            "ms",
+            s["loop_cpu_ms"],
+            Target("report"),
+            f["loop_cpu_ms"],
+            "contract prototype",
+            load,
+            "the main thread of each server process: the loop a request waits behind",
         ),
         Result(NAME, "errors", "count", s["errors"], Target("at_most", 0), load=load),
         Result(
