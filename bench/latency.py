@@ -239,7 +239,7 @@ def _results(rounds: Rounds, hang: Rounds, note: str) -> list[Result]:
         ),
         Result(
             NAME,
-            "server CPU per request at this load, event loops only",
+            "event loops' CPU per request at this load",
             "ms",
             s["loop_cpu_ms"],
             Target("report"),
