@@ -78,7 +78,8 @@ async def test_rollback_leaves_no_leaf(engine: AsyncEngine) -> None:
 
 @pytest.mark.asyncio
 async def test_concurrent_transactions_on_separate_connections(engine: AsyncEngine) -> None:
-    """Callers' transactions on separate connections still get distinct, contiguous indices."""
+    """Callers' transactions on separate connections still get distinct, contiguous indices,
+    each caller's entries in its order."""
     store = SqlStorage(engine)
 
     async def one(t: int) -> int:
@@ -90,6 +91,8 @@ async def test_concurrent_transactions_on_separate_connections(engine: AsyncEngi
     firsts = await asyncio.gather(*(one(t) for t in range(8)))
     assert sorted(firsts) == list(range(0, 16, 2))
     assert await store.size() == 16
+    for t, first in enumerate(firsts):
+        assert await store.entries(first, first + 2) == [b"%d-a" % t, b"%d-b" % t]
 
 
 @pytest.mark.asyncio
