@@ -313,6 +313,7 @@ def _lock_statement(postgresql: bool, key: int, table: Table) -> ClauseElement:
 _LOG_TOP = select(func.max(leaves.c.idx))
 _INTEGRATED_TOP = select(func.max(nodes.c.idx)).where(nodes.c.level == 0)
 _INSERT_LEAVES = insert(leaves)
+_INSERT_NODES = insert(nodes)
 
 
 def _append_after_top() -> ClauseElement:
@@ -336,7 +337,6 @@ def _append_after_top() -> ClauseElement:
 
 
 _APPEND_AFTER_TOP = _append_after_top()
-_INSERT_NODES = insert(nodes)
 _ENTRIES = (
     select(leaves.c.entry)
     .where(leaves.c.idx >= bindparam("start"), leaves.c.idx < bindparam("end"))
