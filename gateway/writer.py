@@ -55,12 +55,12 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import Insert, Table, Update, insert
+from sqlalchemy import Table, Update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from audit.sql import driver_executemany, in_transaction
+from audit.sql import driver_executemany, driver_insertmany, in_transaction
 
 __all__ = ["AuditAppender", "Batch", "Job", "Writer"]
 
@@ -95,11 +95,13 @@ class Batch:
     def execute(self, conn: Connection) -> None:
         """Inserts parents before children (the tables' foreign keys), then the updates.
 
-        Each runs as a statement compiled once (:func:`audit.sql.driver_executemany`): the same
-        rows as ``conn.execute``, without SQLAlchemy's per-statement and per-row work.
+        Each runs as a statement compiled once (:func:`audit.sql.driver_insertmany`,
+        :func:`audit.sql.driver_executemany`): the same rows as ``conn.execute``, without
+        SQLAlchemy's per-statement and per-row work; on PostgreSQL each table's rows are one
+        ``INSERT … SELECT … FROM unnest(…)``.
         """
         for (table, _), rows in sorted(self.inserts.items(), key=_parents_first):
-            driver_executemany(conn, _insert_of(table), rows)
+            driver_insertmany(conn, table, rows)
         for statement, params in self.updates.items():
             driver_executemany(conn, statement, params)
 
@@ -275,16 +277,6 @@ class Writer:
             first += len(job.entries)
         batch.execute(conn)
         return leaves
-
-
-_INSERTS: dict[Table, Insert] = {}
-
-
-def _insert_of(table: Table) -> Insert:
-    """One INSERT statement per table, built once (its compiled form is then cached)."""
-    if table not in _INSERTS:
-        _INSERTS[table] = insert(table)
-    return _INSERTS[table]
 
 
 def _parents_first(item: tuple[tuple[Table, tuple[str, ...]], Any]) -> int:

@@ -1,4 +1,5 @@
-"""Statements run at driver level (audit.sql.driver_executemany) store what SQLAlchemy stores."""
+"""Statements run at driver level (audit.sql.driver_executemany, driver_insertmany) store what
+SQLAlchemy stores."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from audit.sql import driver_execute, driver_executemany, leaves, nodes
+from audit.sql import driver_execute, driver_executemany, driver_insertmany, leaves, nodes
 from gateway import migrate
 from gateway.db import create_engine
 from gateway.models import report_subjects, reports, requests, source_answers
@@ -123,6 +124,10 @@ def _by_driver(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> No
     driver_executemany(conn, _INSERTS[table], rows)
 
 
+def _by_insertmany(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    driver_insertmany(conn, table, rows)
+
+
 def _raw_contents(conn: Connection) -> dict[str, Sequence[tuple[Any, ...]]]:
     """Every table as the driver returns it, without the autoincrement ``source_answers.id``."""
     found: dict[str, Sequence[tuple[Any, ...]]] = {}
@@ -147,6 +152,37 @@ async def test_driver_rows_equal_sqlalchemy_rows(engine: AsyncEngine) -> None:
 
 
 @pytest.mark.asyncio
+async def test_insertmany_rows_equal_sqlalchemy_rows(engine: AsyncEngine) -> None:
+    """driver_insertmany (one unnest INSERT on PostgreSQL) stores the same bytes as well."""
+    await _assert_both_ways_equal(engine, _by_insertmany)
+
+
+@pytest.mark.asyncio
+async def test_insertmany_numbers_a_serial_key_in_the_rows_order(engine: AsyncEngine) -> None:
+    """source_answers.id (the answers' storage order, which replay reads) follows the rows."""
+    rows = _rows()
+    answers = [
+        {**a, "request_id": "q0", "source": f"s{i}"} for i, a in enumerate(rows[source_answers] * 4)
+    ]
+    async with engine.begin() as conn:
+        await conn.run_sync(driver_insertmany, requests, rows[requests])
+        await conn.run_sync(driver_insertmany, source_answers, answers)
+        stored = (
+            await conn.execute(select(source_answers.c.source).order_by(source_answers.c.id))
+        ).scalars()
+        assert list(stored) == [f"s{i}" for i in range(12)]
+
+
+@pytest.mark.asyncio
+async def test_insertmany_conflict_raises_sqlalchemy_integrity_error(engine: AsyncEngine) -> None:
+    """A unique-key conflict inside one insertmany is SQLAlchemy's IntegrityError too."""
+    rows = [{"idx": 5, "entry": b"a"}, {"idx": 5, "entry": b"b"}]
+    async with engine.connect() as conn:
+        with pytest.raises(IntegrityError):
+            await conn.run_sync(driver_insertmany, leaves, rows)
+
+
+@pytest.mark.asyncio
 async def test_driver_rows_equal_on_threaded_aiosqlite(tmp_path: Path) -> None:
     """With aiosqlite's own worker thread (exec_driver_sql, not sqlite3 directly) too."""
     eng = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'threaded.db'}")
@@ -157,13 +193,16 @@ async def test_driver_rows_equal_on_threaded_aiosqlite(tmp_path: Path) -> None:
         await eng.dispose()
 
 
-async def _assert_both_ways_equal(engine: AsyncEngine) -> None:
+async def _assert_both_ways_equal(
+    engine: AsyncEngine,
+    way: Callable[[Connection, Table, list[dict[str, Any]]], None] = _by_driver,
+) -> None:
     async with engine.begin() as conn:
         await conn.run_sync(_write, _by_sqlalchemy)
         expected = await conn.run_sync(_raw_contents)
         await conn.run_sync(_empty)
     async with engine.begin() as conn:
-        await conn.run_sync(_write, _by_driver)
+        await conn.run_sync(_write, way)
         assert await conn.run_sync(_raw_contents) == expected
     assert expected["requests"][0][-2] == "r0"  # the update ran too
 
