@@ -349,7 +349,6 @@ def _lock_statement(postgresql: bool, key: int, table: Table) -> ClauseElement:
 _LOG_TOP = select(func.max(leaves.c.idx))
 _INTEGRATED_TOP = select(func.max(nodes.c.idx)).where(nodes.c.level == 0)
 _INSERT_LEAVES = insert(leaves)
-_INSERT_NODES = insert(nodes)
 
 
 def _append_after_top() -> ClauseElement:
@@ -461,7 +460,7 @@ class _SqlTx:
 
     async def write_nodes(self, written: Sequence[tuple[NodeId, bytes]]) -> None:
         rows = [{"level": lv, "idx": i, "hash": h} for (lv, i), h in written]
-        await self._conn.run_sync(driver_executemany, _INSERT_NODES, rows)
+        await self._conn.run_sync(driver_insertmany, nodes, rows)
 
 
 class SqlStorage(TreeStore):
