@@ -181,9 +181,9 @@ def driver_executemany(
     """``conn.execute(statement, rows)`` for a fraction of SQLAlchemy's CPU; same values stored.
 
     For the hot writes (the group commit's updates; :func:`driver_insertmany` builds on it).
-    Per statement, SQLAlchemy derives a cache key, sets up a compiled execution context and builds each row's
-    parameters through ``construct_params``, and on SQLite crosses the aiosqlite adaptation
-    (greenlet switches) per cursor call. Here the statement is compiled once per (dialect,
+    Per statement, SQLAlchemy derives a cache key, sets up a compiled execution context and
+    builds each row's parameters through ``construct_params``, and on SQLite crosses the
+    aiosqlite adaptation (greenlet switches) per cursor call. Here the statement is compiled once per (dialect,
     statement, keys), each row passes only through its columns' bind processors, and the rows go
     to the driver's executemany (:func:`_run_driver`). Measured (issue 6, CPU per request of the
     group-commit writer, medians of 3): batches of one accept and one complete job, SQLite
