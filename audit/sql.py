@@ -180,15 +180,15 @@ def driver_executemany(
 ) -> None:
     """``conn.execute(statement, rows)`` for a fraction of SQLAlchemy's CPU; same values stored.
 
-    For the hot writes (the group commit's updates; :func:`driver_insertmany` builds on it).
-    Per statement, SQLAlchemy derives a cache key, sets up a compiled execution context and
-    builds each row's parameters through ``construct_params``, and on SQLite crosses the
-    aiosqlite adaptation (greenlet switches) per cursor call. Here the statement is compiled once per (dialect,
-    statement, keys), each row passes only through its columns' bind processors, and the rows go
-    to the driver's executemany (:func:`_run_driver`). Measured (issue 6, CPU per request of the
-    group-commit writer, medians of 3): batches of one accept and one complete job, SQLite
-    1.51 → 0.77 ms, PostgreSQL 2.37 → 1.97 ms; batches of 30 jobs 0.49 → 0.37 and 0.37 → 0.26
-    ms; integration 18.9 → 13.1 µs per leaf on SQLite, 16.8 → 12.8 on PostgreSQL.
+    For the hot writes (the group commit's updates; :func:`driver_insertmany` builds on it). Per
+    statement, SQLAlchemy derives a cache key, sets up a compiled execution context and builds
+    each row's parameters through ``construct_params``, and on SQLite crosses the aiosqlite
+    adaptation (greenlet switches) per cursor call. Here the statement is compiled once per
+    (dialect, statement, keys), each row passes only through its columns' bind processors, and
+    the rows go to the driver's executemany (:func:`_run_driver`). Measured (issue 6, CPU per
+    request of the group-commit writer, medians of 3): batches of one accept and one complete
+    job, SQLite 1.51 → 0.77 ms, PostgreSQL 2.37 → 1.97 ms; batches of 30 jobs 0.49 → 0.37 and
+    0.37 → 0.26 ms; integration 18.9 → 13.1 µs per leaf on SQLite, 16.8 → 12.8 on PostgreSQL.
     ``statement`` must be built once (a module constant) and every row must have the same
     keys; tests/storage/test_driver_sql.py checks the stored rows equal SQLAlchemy's.
     """
