@@ -200,7 +200,7 @@ def driver_executemany(
 def driver_insertmany(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` (all with the same keys) into ``table``: one statement on PostgreSQL.
 
-    On PostgreSQL the rows go in as one array per column, ``INSERT … SELECT * FROM unnest(…)``,
+    On PostgreSQL the rows go in as one array per column, ``INSERT … SELECT … FROM unnest(…)``,
     so the server plans and runs one statement instead of one per row (an executemany also
     costs one round trip, but PostgreSQL executes the insert once per row). Elsewhere this is
     :func:`driver_executemany` of the table's INSERT.
