@@ -180,7 +180,7 @@ def tree_rss_mib(pid: int) -> float:
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process and its live descendants have used, from ``/proc``."""
-    return sum(_own_cpu_seconds(p) for p in [pid, *_descendants(pid)])
+    return sum(_stat_cpu_seconds(f"/proc/{p}/stat") for p in [pid, *_descendants(pid)])
 
 
 def main_thread_cpu_seconds(pid: int) -> float:
@@ -190,10 +190,6 @@ def main_thread_cpu_seconds(pid: int) -> float:
     checkpointer's; the loop's share is what a request waits behind.
     """
     return sum(_stat_cpu_seconds(f"/proc/{p}/task/{p}/stat") for p in [pid, *_descendants(pid)])
-
-
-def _own_cpu_seconds(pid: int) -> float:
-    return _stat_cpu_seconds(f"/proc/{pid}/stat")
 
 
 def _stat_cpu_seconds(stat: str) -> float:
